@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TasksyncConfig(AppConfig):
+    name = "tasksync"
+    verbose_name = _("Tasks and Salesforce sync")

@@ -1,0 +1,53 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from tasksync.models import ReminderTask
+from tasksync.models.tasks import DETAILS_MAX_LENGTH, NAME_MAX_LENGTH
+
+
+class TaskForm(forms.ModelForm):
+    """Create or edit a reminder task. Limits are R1's; errors show next to the field."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=NAME_MAX_LENGTH,
+        strip=True,
+        error_messages={
+            "required": _("Give the task a name."),
+            "max_length": _("Keep the name to %(limit_value)d characters (it has %(show_value)d)."),
+        },
+        # The browser would silently cut a longer name; let the server say what is wrong instead.
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
+    )
+    details = forms.CharField(
+        label=_("Details"),
+        required=False,
+        max_length=DETAILS_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={
+            "max_length": _(
+                "Keep the details to %(limit_value)d characters (they have %(show_value)d)."
+            ),
+        },
+    )
+    due_date = forms.DateField(
+        label=_("Due date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter a date like 2026-12-31.")},
+    )
+
+    class Meta:
+        model = ReminderTask
+        fields = ["name", "due_date", "priority", "status", "details"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # No maxlength attribute: a browser would cut the text without telling the user.
+        self.fields["name"].widget.attrs.pop("maxlength", None)
+        self.fields["details"].widget.attrs.pop("maxlength", None)
+        if not self.instance.pk:
+            self.fields.pop("status")
+
+    def synced_values(self):
+        return {field: self.cleaned_data[field] for field in self.fields}

@@ -1,0 +1,3 @@
+from .tasks import ReminderTask, TaskPriority, TaskStatus
+
+__all__ = ["ReminderTask", "TaskPriority", "TaskStatus"]

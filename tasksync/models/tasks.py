@@ -1,0 +1,93 @@
+from django.conf import settings
+from django.core.validators import MaxLengthValidator, MinLengthValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+NAME_MAX_LENGTH = 255
+DETAILS_MAX_LENGTH = 32_000
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    COMPLETE = "complete", _("Complete")
+
+
+class TaskPriority(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+
+
+class TaskOrigin(models.TextChoices):
+    LOCAL = "local", _("Created here")
+    SALESFORCE = "salesforce", _("Imported from Salesforce")
+
+
+class ReminderTaskQuerySet(models.QuerySet):
+    def live(self):
+        """Tasks that have not been deleted (tombstones stay for the sync, hidden everywhere)."""
+        return self.filter(deleted_at__isnull=True)
+
+    def for_user(self, user):
+        return self.filter(user=user)
+
+    def due_on(self, day):
+        return self.filter(due_date=day)
+
+
+class ReminderTask(models.Model):
+    """A reminder task kept by tasksync: the local side of a sync pair (R1)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(
+        _("name"),
+        max_length=NAME_MAX_LENGTH,
+        validators=[MinLengthValidator(1), MaxLengthValidator(NAME_MAX_LENGTH)],
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    priority = models.CharField(
+        _("priority"), max_length=16, choices=TaskPriority.choices, default=TaskPriority.NORMAL
+    )
+    # R1/R16: a pure calendar date, never converted between time zones.
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    details = models.TextField(
+        _("details"), blank=True, validators=[MaxLengthValidator(DETAILS_MAX_LENGTH)]
+    )
+    origin = models.CharField(
+        _("origin"), max_length=16, choices=TaskOrigin.choices, default=TaskOrigin.LOCAL
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    modified_at = models.DateTimeField(_("modified"), auto_now=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    # Deletion keeps a tombstone so the sync can still carry the delete to Salesforce (R6).
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, db_index=True)
+    # When each mapped field was last changed here by the user (UTC ISO times): R8 compares these
+    # with Salesforce's LastModifiedDate to decide which side's edit of a field is later.
+    field_changed_at = models.JSONField(_("field change times"), default=dict, blank=True)
+
+    objects = ReminderTaskQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("reminder task")
+        verbose_name_plural = _("reminder tasks")
+        ordering = [models.F("due_date").asc(nulls_last=True), "-created_at"]
+        indexes = [
+            models.Index(fields=["user", "deleted_at", "due_date"], name="task_user_live_due"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_complete(self):
+        return self.status == TaskStatus.COMPLETE
+
+    @property
+    def is_deleted(self):
+        return self.deleted_at is not None

@@ -1,0 +1,25 @@
+"""Settings for the test suite: the production module with test-only values filled in."""
+
+import os
+
+os.environ["TASKSYNC_IGNORE_DOTENV"] = "true"
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+os.environ.setdefault("SALESFORCE_EMULATOR", "false")
+# Two fixed Fernet keys (newest first); tests of rotation override them.
+os.environ.setdefault(
+    "TOKEN_ENCRYPTION_KEYS",
+    "oQy2vQ0y6kq6CkqJ0n7WQ6m0m5o0Zb0p3l9v7l2kq3s=,ZmRnaGprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1Njc4OTA=",
+)
+
+from tasksync.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405 - jobs run inline unless a test starts a worker
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
