@@ -13,11 +13,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PASSWORD = "correct horse battery staple"
 CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE") or shutil.which("chromium") or ""
 
-pytest_plugins = (
-    ["salesforce_emulator.pytest_plugin"]
-    if importlib.util.find_spec("salesforce_emulator.pytest_plugin")
-    else []
-)
+pytest_plugins = [
+    name
+    for name in ("salesforce_emulator.pytest_plugin", "tests.fixtures_salesforce")
+    if importlib.util.find_spec(name)
+]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,0 +1,1 @@
+"""The only code that speaks HTTP to Salesforce: the client, error classes and field mapping."""

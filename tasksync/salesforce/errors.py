@@ -1,0 +1,109 @@
+"""Salesforce errors, classified once, here (R12). The engine reacts to the class, never to a code.
+
+Sources: REST "Status Codes and Error Responses" (errorcodes.htm), the OAuth refresh-token flow
+(invalid_grant), and simple-salesforce's exception mapping (util.exception_handler).
+"""
+
+from __future__ import annotations
+
+import json
+
+import requests
+from simple_salesforce.exceptions import SalesforceError
+
+
+class SalesforceProblem(Exception):
+    """Base class. ``message`` is Salesforce's own words (never a token); ``code`` its errorCode."""
+
+    def __init__(self, message: str = "", *, code: str = "", status: int | None = None):
+        super().__init__(message or code)
+        self.message = message or code
+        self.code = code
+        self.status = status
+
+
+class NeedsReconnect(SalesforceProblem):
+    """The refresh token is revoked or expired (invalid_grant): the user must connect again."""
+
+
+class OverLimit(SalesforceProblem):
+    """The org ran out of API calls (403 REQUEST_LIMIT_EXCEEDED): pause the org, don't spin."""
+
+
+class RecordRejected(SalesforceProblem):
+    """Salesforce refused this record (validation rule, too long, bad picklist, no access)."""
+
+    def __init__(self, message="", *, code="", status=None, fields=()):
+        super().__init__(message, code=code, status=status)
+        self.fields = list(fields or ())
+
+
+class Transient(SalesforceProblem):
+    """Worth retrying with back-off: 5xx, timeouts, lost connections, UNABLE_TO_LOCK_ROW."""
+
+
+class AlreadyDeleted(SalesforceProblem):
+    """The record is already gone (404 ENTITY_IS_DELETED / NOT_FOUND): a delete's goal is met."""
+
+
+class SessionExpired(SalesforceProblem):
+    """401 INVALID_SESSION_ID: refresh the access token once and retry."""
+
+
+TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"}
+DELETED_CODES = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"}
+LIMIT_CODES = {"REQUEST_LIMIT_EXCEEDED", "TOTAL_REQUESTS_LIMIT_EXCEEDED"}
+
+
+def _first_error(content) -> tuple[str, str, list]:
+    """(errorCode, message, fields) from Salesforce's error list body, whatever its shape."""
+    if isinstance(content, (bytes, str)):
+        try:
+            content = json.loads(content)
+        except ValueError:
+            return "", str(content)[:500], []
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        first = content[0]
+        code = first.get("errorCode") or first.get("statusCode") or ""
+        return code, first.get("message", ""), first.get("fields") or []
+    if isinstance(content, dict):
+        code = content.get("errorCode") or content.get("error") or ""
+        message = content.get("message") or content.get("error_description") or ""
+        return code, message, content.get("fields") or []
+    return "", "", []
+
+
+def classify_record_error(error: dict) -> SalesforceProblem:
+    """One entry of a collection's per-record ``errors`` list (key ``statusCode``)."""
+    code = error.get("statusCode") or error.get("errorCode") or ""
+    message = error.get("message") or code
+    if code in TRANSIENT_CODES:
+        return Transient(message, code=code)
+    if code in DELETED_CODES or code == "ENTITY_IS_DELETED":
+        return AlreadyDeleted(message, code=code)
+    if code in LIMIT_CODES:
+        return OverLimit(message, code=code)
+    return RecordRejected(message, code=code, fields=error.get("fields") or [])
+
+
+def classify(exc: BaseException) -> SalesforceProblem:
+    """Map an exception raised while talking to Salesforce to one of the classes above."""
+    if isinstance(exc, SalesforceProblem):
+        return exc
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return Transient(f"connection problem: {type(exc).__name__}")
+    if isinstance(exc, SalesforceError):
+        code, message, fields = _first_error(exc.content)
+        status = exc.status
+        if status == 401 or code == "INVALID_SESSION_ID":
+            return SessionExpired(message or "Session expired or invalid", code=code, status=status)
+        if code in LIMIT_CODES:
+            return OverLimit(message, code=code, status=status)
+        if code in TRANSIENT_CODES or (status is not None and status >= 500):
+            return Transient(message or f"HTTP {status}", code=code, status=status)
+        if status == 404 or code in DELETED_CODES:
+            return AlreadyDeleted(message, code=code, status=status)
+        return RecordRejected(message or f"HTTP {status}", code=code, status=status, fields=fields)
+    if isinstance(exc, requests.RequestException):
+        return Transient(f"HTTP problem: {type(exc).__name__}")
+    raise exc
