@@ -1,0 +1,247 @@
+"""Salesforce's OAuth 2.0 endpoints, spoken over HTTP (reference salesforce-api.md §4).
+
+Only protocol here: login-host validation, PKCE, the authorize URL, the token, identity and revoke
+calls. What to store lives in ``accounts.connections``, the pages in ``accounts.oauth_views``.
+
+Nothing in this module logs or puts into an exception message a token, a code or a verifier.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from urllib.parse import urlencode, urlsplit
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
+PRODUCTION_LOGIN_URL = "https://login.salesforce.com"
+SANDBOX_LOGIN_URL = "https://test.salesforce.com"
+SCOPES = "api refresh_token"
+# acme.my.salesforce.com, acme--uat.sandbox.my.salesforce.com (reference §4, S45/S46).
+MY_DOMAIN_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.sandbox)?\.my\.salesforce\.com$")
+
+
+class OAuthError(Exception):
+    """Salesforce answered an OAuth call with an error. ``error`` is its code (invalid_grant…),
+    ``description`` its own words; neither ever holds a token."""
+
+    def __init__(self, error: str, description: str = "", *, status: int | None = None):
+        super().__init__(f"{error}: {description}" if description else error)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+# -- login hosts -------------------------------------------------------------------------------
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def configured_login_url() -> str:
+    return _origin(settings.SALESFORCE_LOGIN_URL)
+
+
+def validate_my_domain_url(value: str) -> str:
+    """A My Domain login URL typed by the user, reduced to its origin.
+
+    Accepted: https and a host under ``.my.salesforce.com`` (sandboxes included), or exactly the
+    configured login host (the emulator in tests and the demo). Anything else would send the
+    authorization code, and later the refresh token, to a host we do not trust.
+    """
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError(_("Enter your My Domain URL."), code="required")
+    if "://" not in value:
+        value = "https://" + value
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValidationError(_("Enter a valid URL."), code="invalid") from None
+    if _origin(value) == configured_login_url():
+        return configured_login_url()
+    host = (parts.hostname or "").lower()
+    if (
+        parts.scheme != "https"
+        or parts.username
+        or parts.password
+        or port not in (None, 443)
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or not MY_DOMAIN_HOST.match(host)
+    ):
+        raise ValidationError(
+            _(
+                "A My Domain URL looks like https://yourcompany.my.salesforce.com "
+                "(sandbox: https://yourcompany--sandboxname.sandbox.my.salesforce.com)."
+            ),
+            code="not_my_domain",
+        )
+    return f"https://{host}"
+
+
+def login_url_is_sandbox(login_url: str) -> bool:
+    host = (urlsplit(login_url).hostname or "").lower()
+    return host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com")
+
+
+# -- authorize ---------------------------------------------------------------------------------
+def callback_url() -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("salesforce_callback")
+
+
+def new_state() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(code_verifier, S256 code_challenge), RFC 7636 §4.1/4.2."""
+    verifier = secrets.token_urlsafe(64)  # 86 characters, within 43..128
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    challenge = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return verifier, challenge
+
+
+def authorize_url(*, login_url: str, state: str, code_challenge: str, prompt: str = "") -> str:
+    # Web server flow, GET /services/oauth2/authorize (reference §4, S45).
+    params = {
+        "response_type": "code",
+        "client_id": settings.SALESFORCE_CLIENT_ID,
+        "redirect_uri": callback_url(),
+        "scope": SCOPES,
+        "state": state,
+        "code_challenge": code_challenge,
+        "code_challenge_method": "S256",
+    }
+    if prompt:
+        params["prompt"] = prompt
+    return f"{login_url.rstrip('/')}/services/oauth2/authorize?{urlencode(params)}"
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+def _verify():
+    # REQUESTS_CA_BUNDLE would override a Session's verify, so pass it on each request
+    # (tooling-notes, top).
+    return settings.SALESFORCE_CA_BUNDLE or True
+
+
+def _error_from(response: requests.Response) -> OAuthError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    error = str(body.get("error") or f"http_{response.status_code}")
+    description = str(body.get("error_description") or "")[:500]
+    return OAuthError(error, description, status=response.status_code)
+
+
+def token_request(*, login_url: str, data: dict) -> dict:
+    """POST /services/oauth2/token (reference §4 "Token", "Refresh"). Raises OAuthError on an
+    error answer, requests.RequestException when Salesforce cannot be reached."""
+    response = requests.post(
+        f"{login_url.rstrip('/')}/services/oauth2/token",
+        data={
+            **data,
+            "client_id": settings.SALESFORCE_CLIENT_ID,
+            "client_secret": settings.SALESFORCE_CLIENT_SECRET,
+            "format": "json",
+        },
+        headers={"Accept": "application/json"},
+        timeout=settings.SALESFORCE_TIMEOUT,
+        verify=_verify(),
+    )
+    if response.status_code >= 400:
+        raise _error_from(response)
+    try:
+        body = response.json()
+    except ValueError:
+        raise OAuthError("invalid_response", "not JSON", status=response.status_code) from None
+    if not isinstance(body, dict) or not body.get("access_token"):
+        raise OAuthError("invalid_response", "no access token", status=response.status_code)
+    check_signature(body)
+    return body
+
+
+def exchange_code(*, login_url: str, code: str, code_verifier: str) -> dict:
+    return token_request(
+        login_url=login_url,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": code_verifier,
+            "redirect_uri": callback_url(),
+        },
+    )
+
+
+def check_signature(body: dict) -> None:
+    """signature = base64(HMAC-SHA256(id + issued_at, client secret)) (reference §4): proves the
+    identity URL came from Salesforce together with the token. Skipped when absent."""
+    signature = body.get("signature")
+    if not signature:
+        return
+    message = f"{body.get('id', '')}{body.get('issued_at', '')}".encode()
+    key = settings.SALESFORCE_CLIENT_SECRET.encode()
+    expected = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+    if not hmac.compare_digest(expected, str(signature)):
+        raise OAuthError("invalid_signature", "the token response signature does not match")
+
+
+def fetch_identity(*, token_response: dict, login_url: str) -> dict:
+    """GET the identity URL (``id`` of the token response) with the Bearer token (reference §4,
+    S52). The URL must be https or on the login host we just used."""
+    url = str(token_response.get("id") or "")
+    if not url.startswith("https://") and _origin(url) != _origin(login_url):
+        raise OAuthError("invalid_identity_url", "the identity URL is not trusted")
+    response = requests.get(
+        url,
+        headers={
+            "Authorization": f"Bearer {token_response['access_token']}",
+            "Accept": "application/json",
+        },
+        timeout=settings.SALESFORCE_TIMEOUT,
+        verify=_verify(),
+    )
+    if response.status_code >= 400:
+        raise OAuthError(
+            "identity_failed", response.text[:200].strip(), status=response.status_code
+        )
+    try:
+        identity = response.json()
+    except ValueError:
+        raise OAuthError("identity_failed", "not JSON", status=response.status_code) from None
+    missing = [
+        key
+        for key in ("organization_id", "user_id", "username")
+        if not isinstance(identity, dict) or not identity.get(key)
+    ]
+    if missing:
+        raise OAuthError("identity_failed", "missing " + ", ".join(missing))
+    return identity
+
+
+def revoke(*, login_url: str, token: str) -> None:
+    """POST /services/oauth2/revoke (reference §4, S51): a refresh token revokes itself and its
+    access tokens. Raises OAuthError (400 invalid_token, …) or requests.RequestException."""
+    response = requests.post(
+        f"{login_url.rstrip('/')}/services/oauth2/revoke",
+        data={"token": token},
+        timeout=settings.SALESFORCE_TIMEOUT,
+        verify=_verify(),
+    )
+    if response.status_code >= 400:
+        raise _error_from(response)
