@@ -1,0 +1,172 @@
+"""HTTP(S) servers: the same Emulator behind an HTTPS port (instance/API host) and a plain
+HTTP port (login host, for browsers without certificate warnings). Stdlib only."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from .certs import ensure_certificate
+from .core import Emulator
+from .web import Request
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: simple-salesforce reuses its session
+    server_version = "SalesforceEmulator/1.0"
+    emulator: Emulator
+    scheme: str
+    port_kind: str
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path, _, qs = self.path.partition("?")
+        req = Request(
+            method=self.command,
+            raw_path=path,
+            query_string=qs,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            scheme=self.scheme,
+            port_kind=self.port_kind,
+        )
+        resp = self.emulator.handle(req)
+        if resp.drop:
+            # "Commit the change but drop the response": the write is already committed;
+            # close the socket so the client sees a ConnectionError.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(resp.status)
+        for name, value in resp.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(resp.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(resp.body)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _serve
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        if getattr(self.server, "verbose", False):
+            super().log_message(format, *args)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    verbose = False
+
+    def handle_error(self, request, client_address) -> None:
+        # TLS handshake failures and client resets are normal noise for an emulator.
+        if self.verbose:
+            super().handle_error(request, client_address)
+
+
+class EmulatorServer:
+    """Runs both listeners in background threads. Port 0 picks a free port."""
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8443,
+        login_port: int = 8444,
+        reset: bool = False,
+        callback_urls: list[str] | tuple[str, ...] = (),
+        cert_hosts: list[str] | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.cert_path, self.key_path = ensure_certificate(self.data_dir, cert_hosts)
+        self.emulator = Emulator(
+            self.data_dir,
+            api_port=port,
+            login_port=login_port,
+            callback_urls=callback_urls,
+            reset=reset,
+        )
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(self.cert_path, self.key_path)
+        self.https = self._make(host, port, "https", "api", verbose)
+        # Handshake lazily in the handler thread, so one slow client can't block accept().
+        self.https.socket = ctx.wrap_socket(
+            self.https.socket, server_side=True, do_handshake_on_connect=False
+        )
+        self.http = self._make(host, login_port, "http", "login", verbose)
+        self.emulator.api_port = self.https.server_address[1]
+        self.emulator.login_port = self.http.server_address[1]
+        self._threads: list[threading.Thread] = []
+
+    def _make(self, host: str, port: int, scheme: str, kind: str, verbose: bool) -> _Server:
+        handler = type(
+            f"{kind}Handler",
+            (_Handler,),
+            {"emulator": self.emulator, "scheme": scheme, "port_kind": kind},
+        )
+        server = _Server((host, port), handler)
+        server.verbose = verbose
+        return server
+
+    @property
+    def api_url(self) -> str:
+        return f"https://127.0.0.1:{self.emulator.api_port}"
+
+    @property
+    def login_url(self) -> str:
+        return f"http://127.0.0.1:{self.emulator.login_port}"
+
+    def start(self) -> EmulatorServer:
+        for server in (self.https, self.http):
+            t = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                daemon=True,
+                name=f"sf-emulator-{server.server_address[1]}",
+            )
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def serve_forever(self) -> None:
+        self.start()
+        try:
+            for t in self._threads:
+                while t.is_alive():
+                    t.join(0.5)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        for server in (self.https, self.http):
+            server.shutdown()
+            server.server_close()
+        self.emulator.close()
+
+    def banner(self) -> str:
+        from .store import DEMO
+
+        app = self.emulator.store.app(DEMO["client_id"])
+        return "\n".join(
+            [
+                "Salesforce emulator running",
+                f"  API / instance host (HTTPS): {self.api_url}",
+                f"  Login host (HTTP):           {self.login_url}",
+                f"  Web UI:                      {self.login_url}/ui/",
+                f"  Certificate to trust:        {self.cert_path}",
+                f"  Data directory:              {self.data_dir}",
+                "  Demo org:      Demo Org (production) " + DEMO["org_id"],
+                f"  Demo user:     {DEMO['username']} / {DEMO['password']} "
+                f"({DEMO['display_name']}, {DEMO['user_id']})",
+                f"  Connected app: client_id={DEMO['client_id']} "
+                f"client_secret={DEMO['client_secret']}",
+                "  Callback URLs: " + ", ".join(app["callback_urls"] if app else []),
+            ]
+        )

@@ -1,0 +1,516 @@
+"""SQLite-backed state: orgs, users, connected apps, picklists, tokens, tasks, API usage.
+
+One connection guarded by one re-entrant lock: every request runs its store work inside
+`store.tx()`, so concurrent clients are serialised (the brief asks for robustness over speed).
+WAL keeps the file readable by other processes (e.g. someone inspecting it with sqlite3).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import ids
+from .clock import Clock
+from .schema import DEFAULT_PRIORITIES, DEFAULT_STATUSES, TASK_FIELDS
+
+DAY_MS = 86_400_000
+
+DEMO = {
+    "org_id": ids.fixed_id(ids.ORG_PREFIX, 1),
+    "org_name": "Demo Org",
+    "org_type": "production",
+    "user_id": ids.fixed_id(ids.USER_PREFIX, 1),
+    "username": "demo@tasksync.example",
+    "password": "demo",
+    "display_name": "Dana Demo",
+    "email": "demo@tasksync.example",
+    "client_id": "tasksync-demo-client",
+    "client_secret": "tasksync-demo-secret",
+    "callback_urls": [
+        "http://127.0.0.1:8000/settings/salesforce/callback/",
+        "http://localhost:8000/settings/salesforce/callback/",
+    ],
+}
+
+_TASK_COLUMNS = ", ".join(f'"{f.name}" {f.sql_type}' for f in TASK_FIELDS if f.name != "Id")
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS orgs (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, org_type TEXT NOT NULL,
+    daily_api_limit INTEGER NOT NULL, access_token_lifetime INTEGER NOT NULL,
+    refresh_rotation INTEGER NOT NULL, earliest_available_ms INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY, org_id TEXT NOT NULL, username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password TEXT NOT NULL, display_name TEXT NOT NULL, email TEXT NOT NULL,
+    is_active INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS apps (
+    client_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, client_secret TEXT NOT NULL,
+    name TEXT NOT NULL, pkce_required INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS callback_urls (
+    client_id TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (client_id, url));
+CREATE TABLE IF NOT EXISTS picklists (
+    id TEXT PRIMARY KEY, org_id TEXT NOT NULL, kind TEXT NOT NULL, api_name TEXT NOT NULL,
+    label TEXT NOT NULL, is_closed INTEGER NOT NULL DEFAULT 0,
+    is_default INTEGER NOT NULL DEFAULT 0,
+    is_high INTEGER NOT NULL DEFAULT 0, sort_order INTEGER NOT NULL, created_ms INTEGER NOT NULL,
+    modstamp_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+    token TEXT PRIMARY KEY, kind TEXT NOT NULL, org_id TEXT NOT NULL, user_id TEXT NOT NULL,
+    client_id TEXT NOT NULL, scope TEXT NOT NULL, issued_ms INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0, expired INTEGER NOT NULL DEFAULT 0, refresh_token TEXT);
+CREATE INDEX IF NOT EXISTS tokens_refresh ON tokens (refresh_token);
+CREATE TABLE IF NOT EXISTS codes (
+    code TEXT PRIMARY KEY, client_id TEXT NOT NULL, user_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL, challenge TEXT, scope TEXT NOT NULL, issued_ms INTEGER NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS sessions (
+    sid TEXT PRIMARY KEY, user_id TEXT NOT NULL, csrf TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS api_usage (
+    org_id TEXT NOT NULL, minute_ms INTEGER NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (org_id, minute_ms));
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, "Id" TEXT NOT NULL UNIQUE, org_id TEXT NOT NULL,
+    deleted_ms INTEGER, {_TASK_COLUMNS});
+CREATE INDEX IF NOT EXISTS tasks_org ON tasks (org_id);
+"""
+
+_TABLES = [
+    "orgs",
+    "users",
+    "apps",
+    "callback_urls",
+    "picklists",
+    "tokens",
+    "codes",
+    "sessions",
+    "api_usage",
+    "tasks",
+]
+
+
+class Store:
+    def __init__(self, path: str | Path, clock: Clock) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self._depth = 0
+        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    # -- transactions -------------------------------------------------------------------------
+    @contextmanager
+    def tx(self) -> Iterator[None]:
+        """Serialise and make atomic: nested calls join the outer transaction."""
+        with self.lock:
+            outer = self._depth == 0
+            if outer:
+                self.conn.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self.conn.execute("COMMIT")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        with self.tx():
+            self.conn.execute("SAVEPOINT sp")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK TO sp")
+                self.conn.execute("RELEASE sp")
+                raise
+            self.conn.execute("RELEASE sp")
+
+    def q(self, sql: str, params: tuple | list = ()) -> list[dict]:
+        with self.lock:
+            return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def q1(self, sql: str, params: tuple | list = ()) -> dict | None:
+        rows = self.q(sql, params)
+        return rows[0] if rows else None
+
+    def x(self, sql: str, params: tuple | list = ()) -> int:
+        with self.tx():
+            return self.conn.execute(sql, params).rowcount
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def is_empty(self) -> bool:
+        return self.q1("SELECT COUNT(*) AS n FROM orgs")["n"] == 0
+
+    def wipe(self) -> None:
+        with self.tx():
+            for table in _TABLES:
+                self.conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+    def seed_demo(self, extra_callback_urls: list[str] | tuple[str, ...] = ()) -> dict:
+        with self.tx():
+            org = self.create_org(DEMO["org_name"], DEMO["org_type"], org_id=DEMO["org_id"])
+            self.create_user(
+                org["id"],
+                DEMO["username"],
+                DEMO["password"],
+                DEMO["display_name"],
+                DEMO["email"],
+                user_id=DEMO["user_id"],
+            )
+            urls = list(DEMO["callback_urls"]) + [
+                u for u in extra_callback_urls if u not in DEMO["callback_urls"]
+            ]
+            self.create_app(org["id"], DEMO["client_id"], DEMO["client_secret"], urls)
+        return org
+
+    # -- orgs / users / apps ------------------------------------------------------------------
+    def create_org(
+        self,
+        name: str,
+        org_type: str = "production",
+        *,
+        org_id: str | None = None,
+        daily_api_limit: int = 15000,
+        access_token_lifetime: int = 7200,
+        refresh_rotation: bool = False,
+    ) -> dict:
+        org_id = org_id or ids.new_id(ids.ORG_PREFIX)
+        now = self.clock.now_ms()
+        with self.tx():
+            # earliestDateAvailable before any purge: 15 days before the org existed, so a
+            # fresh org never reports a spurious gap (docs/emulator.md, reference §2.3).
+            self.conn.execute(
+                "INSERT INTO orgs VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    org_id,
+                    name,
+                    org_type,
+                    daily_api_limit,
+                    access_token_lifetime,
+                    int(refresh_rotation),
+                    now - 15 * DAY_MS,
+                    now,
+                ),
+            )
+            for i, (api, closed, default) in enumerate(DEFAULT_STATUSES):
+                self.add_picklist_value(
+                    org_id, "status", api, is_closed=closed, is_default=default, sort_order=i + 1
+                )
+            for i, (api, high, default) in enumerate(DEFAULT_PRIORITIES):
+                self.add_picklist_value(
+                    org_id, "priority", api, is_high=high, is_default=default, sort_order=i + 1
+                )
+        return self.org(org_id)
+
+    def org(self, org_id: str) -> dict | None:
+        return self.q1("SELECT * FROM orgs WHERE id = ?", (ids.to18(org_id),))
+
+    def orgs(self) -> list[dict]:
+        return self.q("SELECT * FROM orgs ORDER BY created_ms, id")
+
+    def update_org(self, org_id: str, **values) -> None:
+        allowed = {
+            "name",
+            "daily_api_limit",
+            "access_token_lifetime",
+            "refresh_rotation",
+            "earliest_available_ms",
+        }
+        for key, value in values.items():
+            if key not in allowed:
+                raise ValueError(f"unknown org setting {key}")
+            self.x(f"UPDATE orgs SET {key} = ? WHERE id = ?", (value, org_id))  # noqa: S608
+
+    def create_user(
+        self,
+        org_id: str,
+        username: str,
+        password: str,
+        display_name: str,
+        email: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> dict:
+        user_id = user_id or ids.new_id(ids.USER_PREFIX)
+        self.x(
+            "INSERT INTO users (id, org_id, username, password, display_name, email)"
+            " VALUES (?,?,?,?,?,?)",
+            (user_id, org_id, username, password, display_name, email or username),
+        )
+        return self.user(user_id)
+
+    def user(self, user_id: str) -> dict | None:
+        return self.q1("SELECT * FROM users WHERE id = ?", (ids.to18(user_id),))
+
+    def user_by_username(self, username: str) -> dict | None:
+        return self.q1("SELECT * FROM users WHERE username = ?", (username,))
+
+    def users(self, org_id: str) -> list[dict]:
+        return self.q("SELECT * FROM users WHERE org_id = ? ORDER BY username", (org_id,))
+
+    def create_app(
+        self,
+        org_id: str,
+        client_id: str,
+        client_secret: str,
+        callback_urls: list[str],
+        *,
+        pkce_required: bool = False,
+        name: str = "tasksync",
+    ) -> dict:
+        with self.tx():
+            self.conn.execute(
+                "INSERT INTO apps VALUES (?,?,?,?,?)",
+                (client_id, org_id, client_secret, name, int(pkce_required)),
+            )
+            for url in callback_urls:
+                self.add_callback_url(client_id, url)
+        return self.app(client_id)
+
+    def add_callback_url(self, client_id: str, url: str) -> None:
+        self.x("INSERT OR IGNORE INTO callback_urls VALUES (?, ?)", (client_id, url))
+
+    def app(self, client_id: str) -> dict | None:
+        row = self.q1("SELECT * FROM apps WHERE client_id = ?", (client_id,))
+        if row:
+            urls = self.q("SELECT url FROM callback_urls WHERE client_id = ?", (client_id,))
+            row["callback_urls"] = [u["url"] for u in urls]
+        return row
+
+    def apps(self) -> list[dict]:
+        return [self.app(r["client_id"]) for r in self.q("SELECT client_id FROM apps")]
+
+    def set_app(self, client_id: str, **values) -> None:
+        for key, value in values.items():
+            if key not in {"client_secret", "pkce_required", "name"}:
+                raise ValueError(f"unknown app setting {key}")
+            self.x(f"UPDATE apps SET {key} = ? WHERE client_id = ?", (value, client_id))  # noqa: S608
+
+    # -- picklists (TaskStatus / TaskPriority, reference §1.1) --------------------------------
+    def add_picklist_value(
+        self,
+        org_id: str,
+        kind: str,
+        api_name: str,
+        *,
+        label: str | None = None,
+        is_closed: bool = False,
+        is_default: bool = False,
+        is_high: bool = False,
+        sort_order: int | None = None,
+    ) -> dict:
+        now = self.clock.now_ms()
+        with self.tx():
+            if sort_order is None:
+                row = self.q1(
+                    "SELECT MAX(sort_order) AS m FROM picklists WHERE org_id=? AND kind=?",
+                    (org_id, kind),
+                )
+                sort_order = (row["m"] or 0) + 1
+            if is_default:
+                # "Only one value in the picklist can be the default value" (§1.1).
+                self.conn.execute(
+                    "UPDATE picklists SET is_default = 0 WHERE org_id=? AND kind=?", (org_id, kind)
+                )
+            pid = ids.new_id(ids.TASK_STATUS_PREFIX if kind == "status" else "01k")
+            self.conn.execute(
+                "INSERT INTO picklists VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    pid,
+                    org_id,
+                    kind,
+                    api_name,
+                    label or api_name,
+                    int(is_closed),
+                    int(is_default),
+                    int(is_high),
+                    sort_order,
+                    now,
+                    now,
+                ),
+            )
+        return self.q1("SELECT * FROM picklists WHERE id = ?", (pid,))
+
+    def picklist(self, org_id: str, kind: str) -> list[dict]:
+        return self.q(
+            "SELECT * FROM picklists WHERE org_id = ? AND kind = ? ORDER BY sort_order, api_name",
+            (org_id, kind),
+        )
+
+    def picklist_value(self, org_id: str, kind: str, api_name: str) -> dict | None:
+        # Picklist values match case-insensitively on write; the stored value keeps its case.
+        return self.q1(
+            "SELECT * FROM picklists WHERE org_id=? AND kind=? AND api_name = ? COLLATE NOCASE",
+            (org_id, kind, api_name),
+        )
+
+    def update_picklist_value(self, org_id: str, kind: str, api_name: str, **values) -> None:
+        row = self.picklist_value(org_id, kind, api_name)
+        if row is None:
+            raise KeyError(f"no {kind} value {api_name!r}")
+        with self.tx():
+            if values.get("is_default"):
+                self.conn.execute(
+                    "UPDATE picklists SET is_default = 0 WHERE org_id=? AND kind=?", (org_id, kind)
+                )
+            for key, value in values.items():
+                if key not in {
+                    "api_name",
+                    "label",
+                    "is_closed",
+                    "is_default",
+                    "is_high",
+                    "sort_order",
+                }:
+                    raise ValueError(f"unknown picklist attribute {key}")
+                self.conn.execute(
+                    f"UPDATE picklists SET {key} = ? WHERE id = ?",  # noqa: S608
+                    (value, row["id"]),
+                )
+            self.conn.execute(
+                "UPDATE picklists SET modstamp_ms = ? WHERE id = ?",
+                (self.clock.now_ms(), row["id"]),
+            )
+
+    def delete_picklist_value(self, org_id: str, kind: str, api_name: str) -> None:
+        self.x(
+            "DELETE FROM picklists WHERE org_id=? AND kind=? AND api_name=? COLLATE NOCASE",
+            (org_id, kind, api_name),
+        )
+
+    # -- OAuth artefacts ----------------------------------------------------------------------
+    def insert_token(
+        self,
+        token: str,
+        kind: str,
+        org_id: str,
+        user_id: str,
+        client_id: str,
+        scope: str,
+        refresh_token: str | None = None,
+    ) -> None:
+        self.x(
+            "INSERT INTO tokens (token, kind, org_id, user_id, client_id, scope, issued_ms,"
+            " refresh_token) VALUES (?,?,?,?,?,?,?,?)",
+            (token, kind, org_id, user_id, client_id, scope, self.clock.now_ms(), refresh_token),
+        )
+
+    def token(self, token: str) -> dict | None:
+        return self.q1("SELECT * FROM tokens WHERE token = ?", (token,))
+
+    def revoke_token(self, token: str) -> None:
+        with self.tx():
+            self.conn.execute("UPDATE tokens SET revoked = 1 WHERE token = ?", (token,))
+            # Revoking a refresh token revokes every access token issued from it (§4 Revoke).
+            self.conn.execute("UPDATE tokens SET revoked = 1 WHERE refresh_token = ?", (token,))
+
+    def insert_code(
+        self,
+        code: str,
+        client_id: str,
+        user_id: str,
+        redirect_uri: str,
+        challenge: str | None,
+        scope: str,
+    ) -> None:
+        self.x(
+            "INSERT INTO codes VALUES (?,?,?,?,?,?,?,0)",
+            (code, client_id, user_id, redirect_uri, challenge, scope, self.clock.now_ms()),
+        )
+
+    def code(self, code: str) -> dict | None:
+        return self.q1("SELECT * FROM codes WHERE code = ?", (code,))
+
+    def insert_session(self, sid: str, user_id: str, csrf: str) -> None:
+        self.x("INSERT INTO sessions VALUES (?,?,?,?)", (sid, user_id, csrf, self.clock.now_ms()))
+
+    def session(self, sid: str) -> dict | None:
+        return self.q1("SELECT * FROM sessions WHERE sid = ?", (sid,))
+
+    def delete_session(self, sid: str) -> None:
+        self.x("DELETE FROM sessions WHERE sid = ?", (sid,))
+
+    # -- API usage (rolling 24 h, reference §3) -----------------------------------------------
+    def record_api_call(self, org_id: str, n: int = 1) -> None:
+        minute = self.clock.now_ms() // 60_000 * 60_000
+        self.x(
+            "INSERT INTO api_usage VALUES (?,?,?) ON CONFLICT (org_id, minute_ms)"
+            " DO UPDATE SET n = n + excluded.n",
+            (org_id, minute, n),
+        )
+
+    def api_usage(self, org_id: str) -> int:
+        since = self.clock.now_ms() - DAY_MS
+        row = self.q1(
+            "SELECT SUM(n) AS n FROM api_usage WHERE org_id = ? AND minute_ms > ?", (org_id, since)
+        )
+        return row["n"] or 0
+
+    def set_api_usage(self, org_id: str, used: int) -> None:
+        with self.tx():
+            self.conn.execute("DELETE FROM api_usage WHERE org_id = ?", (org_id,))
+            if used:
+                self.record_api_call(org_id, used)
+
+    # -- tasks --------------------------------------------------------------------------------
+    def insert_task(self, org_id: str, row: dict) -> None:
+        cols = ["org_id", "deleted_ms", *row.keys()]
+        values = [org_id, None, *(_to_sql(v) for v in row.values())]
+        sql = "INSERT INTO tasks ({}) VALUES ({})".format(  # noqa: S608 - schema column names
+            ", ".join(f'"{c}"' for c in cols), ", ".join("?" * len(cols))
+        )
+        self.x(sql, values)
+
+    def update_task(self, task_id: str, changes: dict) -> None:
+        if not changes:
+            return
+        sets = ", ".join(f'"{c}" = ?' for c in changes)
+        self.x(
+            f'UPDATE tasks SET {sets} WHERE "Id" = ?',  # noqa: S608 - schema column names
+            [*(_to_sql(v) for v in changes.values()), task_id],
+        )
+
+    def task(self, task_id: str, org_id: str | None = None) -> dict | None:
+        if not ids.is_valid(task_id):
+            return None
+        row = self.q1('SELECT * FROM tasks WHERE "Id" = ?', (ids.to18(task_id),))
+        if row is None or (org_id is not None and row["org_id"] != org_id):
+            return None
+        return _from_sql(row)
+
+    def tasks(self, org_id: str) -> list[dict]:
+        return [
+            _from_sql(r)
+            for r in self.q("SELECT * FROM tasks WHERE org_id = ? ORDER BY seq", (org_id,))
+        ]
+
+    def purge_task(self, task_id: str) -> None:
+        self.x('DELETE FROM tasks WHERE "Id" = ?', (task_id,))
+
+
+_BOOL_FIELDS = {f.name for f in TASK_FIELDS if f.type == "boolean"}
+
+
+def _to_sql(value):
+    return int(value) if isinstance(value, bool) else value
+
+
+def _from_sql(row: dict) -> dict:
+    for name in _BOOL_FIELDS:
+        row[name] = bool(row[name])
+    return row
