@@ -41,7 +41,7 @@ class SyncSettingsForm(forms.ModelForm):
         field.initial = sync_enabled
         # R3: the checkbox can only be turned on while Salesforce is connected; a disabled field
         # keeps its initial value whatever a crafted POST says.
-        if not can_sync:
+        if not can_sync and not sync_enabled:
             field.disabled = True
             field.help_text = cannot_sync_reason
 

@@ -14,9 +14,16 @@ class SyncAvailability:
 
 def sync_availability(*, user) -> SyncAvailability:
     """R3: sync can only be turned on while a Salesforce account is connected."""
+    from tasksync.models import SyncState
+
+    state = SyncState.objects.filter(user=user).first()
+    enabled = bool(state and state.enabled)
     connection = getattr(user, "salesforce_connection", None)
-    if connection is None:
-        return SyncAvailability(
-            can_enable=False, enabled=False, reason=_("Connect Salesforce first.")
+    if connection is None or not connection.is_usable:
+        reason = (
+            _("Reconnect Salesforce first.")
+            if connection is not None and connection.state == "needs_reconnect"
+            else _("Connect Salesforce first.")
         )
-    return SyncAvailability(can_enable=True, enabled=False, reason="")
+        return SyncAvailability(can_enable=False, enabled=enabled, reason=reason)
+    return SyncAvailability(can_enable=True, enabled=enabled, reason="")

@@ -2,10 +2,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from accounts.forms import PreferencesForm, SyncSettingsForm
 from accounts.services import sync_availability
+from tasksync.selectors import sync_status_for
+from tasksync.sync import services as sync_services
 
 
 def _sync_form(request, data=None):
@@ -17,6 +22,21 @@ def _sync_form(request, data=None):
         can_sync=availability.can_enable,
         cannot_sync_reason=availability.reason,
     )
+
+
+def _save_sync_form(request, form):
+    was_on = sync_availability(user=request.user).enabled
+    form.save()
+    wants_on = form.cleaned_data["sync_enabled"]
+    if wants_on and not was_on and not form.fields["sync_enabled"].disabled:
+        # R3: saving the checkbox on starts a sync at once.
+        sync_services.sync_enable(user=request.user)
+        messages.success(request, _("Sync is on: importing your Salesforce tasks now."))
+    elif was_on and not wants_on:
+        sync_services.sync_disable(user=request.user)
+        messages.success(request, _("Sync is off. Nothing moves until you turn it on again."))
+    else:
+        messages.success(request, _("Sync settings saved."))
 
 
 @login_required
@@ -36,8 +56,7 @@ def settings_page(request):
         elif request.POST.get("form") == "sync":
             sync_form = _sync_form(request, request.POST)
             if sync_form.is_valid():
-                sync_form.save()
-                messages.success(request, _("Sync settings saved."))
+                _save_sync_form(request, sync_form)
                 return redirect("settings")
     return render(
         request,
@@ -46,5 +65,32 @@ def settings_page(request):
             "preferences": preferences,
             "sync_form": sync_form,
             "availability": sync_availability(user=request.user),
+            "sync_status": sync_status_for(user=request.user),
         },
     )
+
+
+@login_required
+def sync_status(request):
+    """R3/R14: the settings page polls this while the first sync imports, to show progress."""
+    return JsonResponse(sync_status_for(user=request.user).as_json())
+
+
+@require_POST
+@login_required
+def sync_retry(request):
+    count = sync_services.sync_retry_failed(user=request.user)
+    messages.success(
+        request,
+        ngettext("%(count)d task queued again.", "%(count)d tasks queued again.", count)
+        % {"count": count},
+    )
+    return redirect("settings")
+
+
+@require_POST
+@login_required
+def sync_now(request):
+    if sync_services.sync_now(user=request.user):
+        messages.success(request, _("A sync is on its way."))
+    return redirect("settings")

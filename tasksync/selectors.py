@@ -49,3 +49,59 @@ def task_list_for(*, user, status: str | None = None):
     if status in TaskStatus.values:
         tasks = tasks.filter(status=status)
     return tasks
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    phase: str
+    label: str
+    reason: str
+    message: str
+    progress_done: int
+    progress_total: int
+    last_success_at: object
+    failed: list
+    org_throttled: bool
+
+    @property
+    def importing(self):
+        return self.phase == "first_sync"
+
+    def as_json(self):
+        return {
+            "phase": self.phase,
+            "label": str(self.label),
+            "reason": str(self.reason),
+            "progress_done": self.progress_done,
+            "progress_total": self.progress_total,
+            "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
+            "failed": len(self.failed),
+        }
+
+
+def sync_status_for(*, user) -> SyncStatus:
+    """R14: what the settings page tells the user about their sync."""
+    from tasksync.models import OutboundChange, OutboxState, SyncPhase, SyncState
+
+    state = SyncState.objects.filter(user=user).first()
+    failed = list(
+        OutboundChange.objects.filter(user=user, state=OutboxState.FAILED)
+        .select_related("task")
+        .order_by("-changed_at")[:50]
+    )
+    if state is None or not state.enabled:
+        phase, label, reason = "off", SyncPhase.OFF.label, ""
+    else:
+        phase, label = state.phase, SyncPhase(state.phase).label
+        reason = state.get_pause_reason_display() if state.pause_reason else ""
+    return SyncStatus(
+        phase=phase,
+        label=label,
+        reason=reason,
+        message=state.message if state else "",
+        progress_done=state.progress_done if state else 0,
+        progress_total=state.progress_total if state else 0,
+        last_success_at=state.last_success_at if state else None,
+        failed=failed,
+        org_throttled=bool(state and state.pause_reason == "over_limit"),
+    )

@@ -1,3 +1,40 @@
-from .tasks import ReminderTask, TaskPriority, TaskStatus
+from .sync import (
+    Direction,
+    LinkState,
+    OutboundChange,
+    OutboxOperation,
+    OutboxState,
+    PauseReason,
+    RunOutcome,
+    SyncConflict,
+    SyncEvent,
+    SyncPhase,
+    SyncRun,
+    SyncState,
+    SyncTrigger,
+    TaskLink,
+    Winner,
+)
+from .tasks import ReminderTask, TaskOrigin, TaskPriority, TaskStatus
 
-__all__ = ["ReminderTask", "TaskPriority", "TaskStatus"]
+__all__ = [
+    "Direction",
+    "LinkState",
+    "OutboundChange",
+    "OutboxOperation",
+    "OutboxState",
+    "PauseReason",
+    "ReminderTask",
+    "RunOutcome",
+    "SyncConflict",
+    "SyncEvent",
+    "SyncPhase",
+    "SyncRun",
+    "SyncState",
+    "SyncTrigger",
+    "TaskLink",
+    "TaskOrigin",
+    "TaskPriority",
+    "TaskStatus",
+    "Winner",
+]

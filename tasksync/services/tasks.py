@@ -103,3 +103,30 @@ def task_delete(*, task: ReminderTask, from_sync: bool = False) -> None:
     task.save(update_fields=["deleted_at", "modified_at"])
     if not from_sync:
         local_task_changed.send(sender=ReminderTask, task=task, operation="delete", fields=())
+
+
+@transaction.atomic
+def task_restore(*, task: ReminderTask) -> None:
+    """Bring back a tombstoned task (a Salesforce task restored from the recycle bin, R6)."""
+    if task.deleted_at is None:
+        return
+    task.deleted_at = None
+    task.save(update_fields=["deleted_at", "modified_at"])
+
+
+def task_build_import(*, user, values: dict) -> ReminderTask:
+    """An unsaved task imported from Salesforce (R4), validated like any other; raises
+    ValidationError. The user is known to exist, so it is left out of validation (no query)."""
+    task = ReminderTask(
+        user=user,
+        origin=TaskOrigin.SALESFORCE,
+        completed_at=timezone.now() if values["status"] == TaskStatus.COMPLETE else None,
+        **values,
+    )
+    task.full_clean(exclude=["user"], validate_unique=False)
+    return task
+
+
+def task_bulk_import(*, tasks: list[ReminderTask]) -> list[ReminderTask]:
+    """Save tasks built by ``task_build_import`` in one statement."""
+    return ReminderTask.objects.bulk_create(tasks)

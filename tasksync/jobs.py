@@ -1,0 +1,20 @@
+"""The only module django-q2 calls: ids in, one service call, nothing else.
+
+django-q2 delivers at least once, so every job here is safe to run twice: a sync run takes the
+user's lease (a second copy finds it held and only asks for another round), and its reads and
+writes are idempotent (cursors, content comparison, links).
+"""
+
+
+def sync_user(user_id: int, trigger: str = "poll"):
+    from tasksync.sync.engine import sync_user as run
+
+    run_record = run(user_id=user_id, trigger=trigger)
+    return run_record.summary() if run_record else "skipped"
+
+
+def dispatch_polls():
+    """Queue every user whose poll is due; running it twice queues nobody twice."""
+    from tasksync.sync.engine import dispatch_due_polls
+
+    return dispatch_due_polls()

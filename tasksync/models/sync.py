@@ -1,0 +1,273 @@
+"""What the sync knows: per-user state, linked pairs, the outbox of local changes, and its log."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .tasks import ReminderTask
+
+
+class SyncPhase(models.TextChoices):
+    OFF = "off", _("Off")
+    FIRST_SYNC = "first_sync", _("Importing")
+    ON = "on", _("On")
+    PAUSED = "paused", _("Paused")
+
+
+class PauseReason(models.TextChoices):
+    NONE = "", _("—")
+    RECONNECT = "reconnect", _("Reconnect Salesforce")
+    OVER_LIMIT = "over_limit", _("Salesforce API limit reached")
+    STAFF = "staff", _("Paused by staff")
+
+
+class SyncState(models.Model):
+    """One row per user who ever touched the sync checkbox (R3, R4, R7, R14)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_state"
+    )
+    enabled = models.BooleanField(_("sync enabled"), default=False)
+    phase = models.CharField(_("state"), max_length=16, choices=SyncPhase.choices, default="off")
+    pause_reason = models.CharField(
+        _("pause reason"), max_length=16, choices=PauseReason.choices, blank=True, default=""
+    )
+    message = models.TextField(_("message"), blank=True, default="")
+    first_enabled_at = models.DateTimeField(_("first enabled"), null=True, blank=True)
+    last_enabled_at = models.DateTimeField(_("last enabled"), null=True, blank=True)
+    last_disabled_at = models.DateTimeField(_("last disabled"), null=True, blank=True)
+    # Whom the links and cursors below belong to: a different Salesforce user or org starts fresh.
+    org_id = models.CharField(_("Salesforce org id"), max_length=18, blank=True, default="")
+    sf_user_id = models.CharField(_("Salesforce user id"), max_length=18, blank=True, default="")
+    # Pull cursor: the highest SystemModstamp applied (R5); a small overlap is re-read each time.
+    watermark = models.DateTimeField(_("pull watermark"), null=True, blank=True)
+    # Cursor of sobjects/Task/deleted/ (latestDateCovered of the last call).
+    deleted_watermark = models.DateTimeField(_("deletions watermark"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
+    next_poll_at = models.DateTimeField(_("next poll"), null=True, blank=True, db_index=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    # Status values detected from the org's TaskStatus picklist (R1, go beyond).
+    status_open_value = models.CharField(max_length=255, blank=True, default="")
+    status_complete_value = models.CharField(max_length=255, blank=True, default="")
+    # One run per user at a time, across workers and machines: a lease that expires (R10).
+    lease_owner = models.CharField(max_length=64, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # Coalescing: a push job is queued at most once until it starts; a run that finds another
+    # one holding the lease asks it to go round once more.
+    push_queued = models.BooleanField(default=False)
+    rerun_requested = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("sync state")
+        verbose_name_plural = _("sync states")
+
+    def __str__(self):
+        return f"{self.user} · {self.get_phase_display()}"
+
+    @property
+    def is_active(self):
+        return self.enabled and self.phase in (SyncPhase.FIRST_SYNC, SyncPhase.ON)
+
+
+class LinkState(models.TextChoices):
+    CREATING = "creating", _("Being created in Salesforce")
+    SYNCED = "synced", _("Synced")
+    FAILED = "failed", _("Failed")
+    REMOTE_DELETED = "remote_deleted", _("Deleted in Salesforce")
+    LOCAL_DELETED = "local_deleted", _("Deleted here and in Salesforce")
+    RETIRED = "retired", _("Retired (other Salesforce account)")
+
+
+class TaskLink(models.Model):
+    """A linked pair: a local task and the Salesforce Task that is the same reminder."""
+
+    task = models.OneToOneField(ReminderTask, on_delete=models.CASCADE, related_name="link")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    org_id = models.CharField(max_length=18)
+    sf_user_id = models.CharField(max_length=18)
+    # NULL until the create is confirmed, so the unique constraint ignores pending links.
+    sf_id = models.CharField(_("Salesforce id"), max_length=18, null=True, blank=True)  # noqa: DJ001
+    state = models.CharField(max_length=16, choices=LinkState.choices, default=LinkState.SYNCED)
+    # The last values both sides agreed on: echoes are recognised by content (R9), field-level
+    # pushes and conflicts are computed against them (R1, R8).
+    synced_local = models.JSONField(default=dict, blank=True)
+    synced_remote = models.JSONField(default=dict, blank=True)
+    sf_system_modstamp = models.DateTimeField(null=True, blank=True)
+    sf_last_modified = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    # R10: set before a create is sent; cleared when its id is recorded. A link still holding one
+    # after a crash or a lost response is "in doubt" and is matched, never created twice.
+    create_started_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("task link")
+        verbose_name_plural = _("task links")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org_id", "sf_id"],
+                name="one_link_per_salesforce_task",
+                condition=models.Q(sf_id__isnull=False) & ~models.Q(state="retired"),
+            )
+        ]
+        indexes = [models.Index(fields=["user", "state"], name="link_user_state")]
+
+    def __str__(self):
+        return f"{self.task_id} ↔ {self.sf_id or '(pending)'}"
+
+
+class OutboxOperation(models.TextChoices):
+    CREATE = "create", _("Create")
+    UPDATE = "update", _("Update")
+    DELETE = "delete", _("Delete")
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    FAILED = "failed", _("Failed")
+
+
+class OutboundChange(models.Model):
+    """A local change waiting to reach Salesforce; one row per task, coalescing edits (R5, R11)."""
+
+    task = models.OneToOneField(ReminderTask, on_delete=models.CASCADE, related_name="outbound")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    operation = models.CharField(max_length=8, choices=OutboxOperation.choices)
+    fields = models.JSONField(default=list, blank=True)
+    state = models.CharField(
+        max_length=8, choices=OutboxState.choices, default=OutboxState.PENDING, db_index=True
+    )
+    queued_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(auto_now=True)
+    attempts = models.PositiveIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    last_error_code = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("outbound change")
+        verbose_name_plural = _("outbound changes")
+        indexes = [models.Index(fields=["user", "state"], name="outbox_user_state")]
+
+    def __str__(self):
+        return f"{self.operation} task {self.task_id}"
+
+
+class SyncTrigger(models.TextChoices):
+    FIRST_SYNC = "first_sync", _("First sync")
+    POLL = "poll", _("Poll")
+    PUSH = "push", _("Push")
+    MANUAL = "manual", _("Manual")
+    RESYNC = "resync", _("Resync")
+
+
+class RunOutcome(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCESS = "success", _("Success")
+    PARTIAL = "partial", _("Some records failed")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class SyncRun(models.Model):
+    """One sync cycle of one user: what it did and what it cost (R14)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    trigger = models.CharField(max_length=16, choices=SyncTrigger.choices)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=16, choices=RunOutcome.choices, default=RunOutcome.RUNNING, db_index=True
+    )
+    pulled = models.PositiveIntegerField(default=0)
+    pushed = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.get_trigger_display()} · {self.user} · {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration(self):
+        if self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    def summary(self):
+        return (
+            f"pulled={self.pulled} pushed={self.pushed} deleted={self.deleted} "
+            f"conflicts={self.conflicts} failed={self.failed} api_calls={self.api_calls}"
+        )
+
+
+class Direction(models.TextChoices):
+    PULL = "pull", _("Salesforce → here")
+    PUSH = "push", _("Here → Salesforce")
+
+
+class SyncEvent(models.Model):
+    """One record's change in one run: the history of a task (R14)."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="events", null=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(
+        ReminderTask, on_delete=models.CASCADE, related_name="sync_events", null=True, blank=True
+    )
+    sf_id = models.CharField(max_length=18, blank=True, default="")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    action = models.CharField(max_length=16)
+    changes = models.JSONField(default=dict, blank=True)
+    ok = models.BooleanField(default=True)
+    message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("sync event")
+        verbose_name_plural = _("sync events")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.direction} {self.action} {self.sf_id}"
+
+
+class Winner(models.TextChoices):
+    LOCAL = "local", _("This app")
+    SALESFORCE = "salesforce", _("Salesforce")
+
+
+class SyncConflict(models.Model):
+    """R8: the same field changed on both sides since the pair's last sync."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(ReminderTask, on_delete=models.CASCADE, related_name="conflicts")
+    run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True)
+    sf_id = models.CharField(max_length=18, blank=True, default="")
+    field = models.CharField(max_length=32)
+    local_value = models.JSONField(null=True, blank=True)
+    remote_value = models.JSONField(null=True, blank=True)
+    local_changed_at = models.DateTimeField(null=True, blank=True)
+    remote_changed_at = models.DateTimeField(null=True, blank=True)
+    winner = models.CharField(max_length=16, choices=Winner.choices)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = _("sync conflict")
+        verbose_name_plural = _("sync conflicts")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.field} on task {self.task_id}: {self.winner} won"

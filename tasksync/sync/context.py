@@ -1,0 +1,71 @@
+"""What one sync run carries around: the user, their state, the client, counters and the log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from tasksync.models import Direction, SyncEvent, SyncRun, SyncState
+from tasksync.sync.lease import LeaseLost, lease_extend
+from tasksync.sync.mapping import StatusMap
+
+
+@dataclass
+class RunContext:
+    user: object
+    state: SyncState
+    run: SyncRun
+    client: object
+    connection: object
+    statuses: StatusMap
+    lease_owner: str
+    events: list = field(default_factory=list)
+
+    @property
+    def template(self) -> str:
+        return self.user.subject_template
+
+    @property
+    def org_id(self) -> str:
+        return self.connection.org.org_id
+
+    @property
+    def sf_user_id(self) -> str:
+        return self.connection.sf_user_id
+
+    def event(self, *, direction, action, task=None, sf_id="", changes=None, ok=True, message=""):
+        self.events.append(
+            SyncEvent(
+                run=self.run,
+                user=self.user,
+                task=task,
+                sf_id=sf_id or "",
+                direction=direction,
+                action=action,
+                changes=changes or {},
+                ok=ok,
+                message=message[:2000],
+            )
+        )
+
+    def pulled(self, **kwargs):
+        self.event(direction=Direction.PULL, **kwargs)
+
+    def pushed(self, **kwargs):
+        self.event(direction=Direction.PUSH, **kwargs)
+
+    def flush(self):
+        """Write the buffered events and counters; check we still hold the lease."""
+        if self.events:
+            SyncEvent.objects.bulk_create(self.events)
+            self.events = []
+        self.run.api_calls = self.client.calls
+        self.run.save(
+            update_fields=["pulled", "pushed", "deleted", "conflicts", "failed", "api_calls"]
+        )
+        if not lease_extend(user_id=self.user.pk, owner=self.lease_owner):
+            raise LeaseLost()
+
+    def now(self):
+        return timezone.now()

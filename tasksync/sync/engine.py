@@ -1,0 +1,319 @@
+"""One sync cycle of one user, and the dispatcher that decides whose poll is due (R3–R7, R13)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tasksync.models import (
+    LinkState,
+    PauseReason,
+    RunOutcome,
+    SyncPhase,
+    SyncRun,
+    SyncState,
+    SyncTrigger,
+    TaskLink,
+)
+from tasksync.salesforce import errors
+from tasksync.salesforce.client import SalesforceClient, sf_datetime, soql_id
+from tasksync.sync import pull as pull_mod
+from tasksync.sync import push as push_mod
+from tasksync.sync.context import RunContext
+from tasksync.sync.lease import LeaseLost, lease_acquire, lease_release
+from tasksync.sync.mapping import StatusMap
+
+logger = logging.getLogger(__name__)
+
+DELETED_LOG_DAYS = 15  # R7, sObject Get Deleted: the delete log covers 15 days
+DELETED_CHECK_EVERY = timedelta(minutes=5)
+MAX_ROUNDS = 3
+
+
+def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | None:
+    """Run one cycle: pull, then push, while holding the user's lease. Never raises for Salesforce
+    trouble: it is classified, recorded on the run and the user's state, and reacted to."""
+    state = SyncState.objects.select_related("user").filter(user_id=user_id).first()
+    if state is None:
+        return None
+    forced = trigger in (SyncTrigger.RESYNC, SyncTrigger.MANUAL)
+    # Paused for a reconnect or by staff: nothing moves until that is fixed. Over the API limit:
+    # the dispatcher comes back after the budget had time to recover, and a success resumes.
+    held = state.phase == SyncPhase.PAUSED and state.pause_reason != PauseReason.OVER_LIMIT
+    if not state.enabled or (held and not forced):
+        SyncState.objects.filter(pk=state.pk).update(push_queued=False)
+        return None
+    owner = lease_acquire(user_id=user_id)
+    if owner is None:
+        # Another worker is syncing this user: it will go round once more for us.
+        SyncState.objects.filter(pk=state.pk).update(rerun_requested=True, push_queued=False)
+        return None
+    state.refresh_from_db()
+    run = SyncRun.objects.create(user=state.user, trigger=trigger, started_at=timezone.now())
+    ctx = None
+    try:
+        connection = _connection(state)
+        client = SalesforceClient(connection)
+        ctx = RunContext(
+            user=state.user,
+            state=state,
+            run=run,
+            client=client,
+            connection=connection,
+            statuses=_statuses(state),
+            lease_owner=owner,
+        )
+        _cycle(ctx, resync=trigger == SyncTrigger.RESYNC)
+        _succeeded(ctx)
+    except LeaseLost:
+        run.outcome, run.error = RunOutcome.FAILED, "Another worker took over this user."
+    except errors.NeedsReconnect as problem:
+        _pause(state, PauseReason.RECONNECT, problem.message)
+        run.outcome, run.error = RunOutcome.FAILED, f"Reconnect Salesforce: {problem.message}"
+    except errors.OverLimit as problem:
+        _pause(state, PauseReason.OVER_LIMIT, problem.message)
+        run.outcome, run.error = RunOutcome.FAILED, f"Over API limit: {problem.message}"
+    except errors.SalesforceProblem as problem:
+        # Transient or unexpected: the next poll retries; nothing was lost (outbox, cursors).
+        logger.warning("sync of user %s failed: %s", user_id, problem.message)
+        run.outcome, run.error = RunOutcome.FAILED, f"{type(problem).__name__}: {problem.message}"
+        _schedule_next(state, failed=True)
+    finally:
+        if ctx is not None and ctx.events:
+            try:
+                ctx.flush()
+            except LeaseLost:
+                pass
+        run.finished_at = timezone.now()
+        if ctx is not None:
+            run.api_calls = ctx.client.calls
+            _record_usage(ctx)
+        run.save()
+        lease_release(user_id=user_id, owner=owner)
+    return run
+
+
+def _connection(state: SyncState):
+    from accounts.models import SalesforceConnection
+
+    connection = (
+        SalesforceConnection.objects.select_related("org").filter(user_id=state.user_id).first()
+    )
+    if connection is None or not connection.is_usable:
+        raise errors.NeedsReconnect("Salesforce is not connected.")
+    return connection
+
+
+def _statuses(state: SyncState) -> StatusMap:
+    return StatusMap(
+        open=state.status_open_value or settings.SALESFORCE_STATUS_OPEN,
+        complete=state.status_complete_value or settings.SALESFORCE_STATUS_COMPLETE,
+    )
+
+
+def _cycle(ctx: RunContext, *, resync: bool) -> None:
+    state = ctx.state
+    if state.phase == SyncPhase.FIRST_SYNC:
+        _detect_statuses(ctx)
+        window = ctx.now() - pull_mod.FIRST_SYNC_WINDOW
+        pull_mod.pull(ctx, import_window_start=window)
+        if state.last_success_at is not None:
+            # R7: back after more than 15 days: deletions of the last 15 days still apply.
+            _pull_deletions(ctx, force=True)
+        state.phase = SyncPhase.ON
+        state.save(update_fields=["phase"])
+    elif resync:
+        _detect_statuses(ctx)
+        resync_cycle(ctx)
+    else:
+        pull_mod.pull(ctx)
+        _pull_deletions(ctx)
+    for _ in range(MAX_ROUNDS):
+        SyncState.objects.filter(pk=state.pk).update(rerun_requested=False, push_queued=False)
+        push_mod.push(ctx)
+        if not SyncState.objects.filter(pk=state.pk, rerun_requested=True).exists():
+            break
+
+
+def resync_cycle(ctx: RunContext) -> None:
+    """R14: re-read the last 15 days and re-push linked tasks that differ; never duplicates."""
+    from tasksync.sync.resync import resync
+
+    resync(ctx)
+
+
+def _detect_statuses(ctx: RunContext) -> None:
+    """R1 (beyond): read the org's TaskStatus picklist for its open default and closed value."""
+    try:
+        rows = ctx.client.task_statuses()
+    except errors.RecordRejected:
+        return
+    state = ctx.state
+    opened = [r for r in rows if not r.get("IsClosed")]
+    closed = [r for r in rows if r.get("IsClosed")]
+    configured = StatusMap(settings.SALESFORCE_STATUS_OPEN, settings.SALESFORCE_STATUS_COMPLETE)
+
+    def pick(candidates, preferred):
+        names = [r.get("ApiName") or r.get("MasterLabel") for r in candidates]
+        if preferred in names:
+            return preferred
+        defaults = [r for r in candidates if r.get("IsDefault")]
+        chosen = defaults or sorted(candidates, key=lambda r: r.get("SortOrder") or 0)
+        return (chosen[0].get("ApiName") or chosen[0].get("MasterLabel")) if chosen else preferred
+
+    state.status_open_value = pick(opened, configured.open)
+    state.status_complete_value = pick(closed, configured.complete)
+    state.save(update_fields=["status_open_value", "status_complete_value"])
+    ctx.statuses = _statuses(state)
+
+
+def _pull_deletions(ctx: RunContext, *, force: bool = False) -> None:
+    """Deletions queryAll can no longer see (recycle bin emptied), from sobjects/Task/deleted/."""
+    state = ctx.state
+    now = ctx.now()
+    floor = now - timedelta(days=DELETED_LOG_DAYS) + timedelta(minutes=5)
+    start = max(state.deleted_watermark or floor, floor)
+    if not force and now - start < DELETED_CHECK_EVERY:
+        return
+    try:
+        result = ctx.client.deleted(start, now)
+    except errors.RecordRejected as problem:
+        logger.info("deleted/ refused (%s): reconciling ids instead", problem.code)
+        reconcile_ids(ctx)
+        state.deleted_watermark = now - timedelta(minutes=1)
+        state.save(update_fields=["deleted_watermark"])
+        return
+    ids = [item["id"] for item in result.get("deletedRecords") or []]
+    pull_mod.apply_deleted_ids(ctx, ids)
+    earliest = sf_datetime(result.get("earliestDateAvailable"))
+    if earliest and earliest > start:
+        # The delete log was purged past our start: some deletions may be missing. Reconcile.
+        reconcile_ids(ctx)
+    covered = sf_datetime(result.get("latestDateCovered"))
+    state.deleted_watermark = covered or now
+    state.save(update_fields=["deleted_watermark"])
+
+
+def reconcile_ids(ctx: RunContext) -> None:
+    """Ask Salesforce which linked ids still exist (queryAll sees deleted and archived ones);
+    an id it no longer knows was deleted for good."""
+    live_ids = list(
+        TaskLink.objects.filter(user=ctx.user, org_id=ctx.org_id, state=LinkState.SYNCED)
+        .exclude(sf_id__isnull=True)
+        .values_list("sf_id", flat=True)
+    )
+    gone = []
+    for start in range(0, len(live_ids), 200):
+        chunk = live_ids[start : start + 200]
+        soql = "SELECT Id, IsDeleted FROM Task WHERE Id IN ({})".format(
+            ", ".join(soql_id(i) for i in chunk)
+        )
+        seen = set()
+        for page in ctx.client.iter_pages(soql, include_deleted=True):
+            for record in page.get("records") or []:
+                if not record.get("IsDeleted"):
+                    seen.add(record["Id"])
+        gone += [i for i in chunk if i not in seen]
+    pull_mod.apply_deleted_ids(ctx, gone)
+
+
+def _succeeded(ctx: RunContext) -> None:
+    run, state = ctx.run, ctx.state
+    run.outcome = RunOutcome.PARTIAL if run.failed else RunOutcome.SUCCESS
+    state.last_success_at = timezone.now()
+    state.phase = SyncPhase.ON
+    state.pause_reason = PauseReason.NONE
+    state.message = ""
+    state.save(update_fields=["last_success_at", "phase", "pause_reason", "message"])
+    _schedule_next(state)
+
+
+def _schedule_next(state: SyncState, *, failed: bool = False) -> None:
+    interval = poll_interval(state)
+    if failed:
+        interval = max(interval, timedelta(minutes=2))
+    SyncState.objects.filter(pk=state.pk).update(next_poll_at=timezone.now() + interval)
+
+
+def poll_interval(state: SyncState) -> timedelta:
+    """R5 poll interval, stretched as the org nears its API budget share (R13)."""
+    base = timedelta(seconds=settings.SYNC_POLL_SECONDS)
+    org = _org_for(state)
+    if org is None or not org.api_max:
+        return base
+    share = (org.api_used or 0) / org.api_max
+    budget = settings.SYNC_API_BUDGET_SHARE
+    if share >= budget:
+        return max(base * 10, timedelta(minutes=30))
+    if share >= budget * 0.8:
+        return base * 4
+    if share >= budget * 0.6:
+        return base * 2
+    return base
+
+
+def _org_for(state: SyncState):
+    from accounts.models import SalesforceOrg
+
+    if not state.org_id:
+        return None
+    return SalesforceOrg.objects.filter(org_id=state.org_id).first()
+
+
+def _record_usage(ctx: RunContext) -> None:
+    """R13: keep the org's Sforce-Limit-Info usage, org-wide, as Salesforce last reported it."""
+    client = ctx.client
+    if client.api_max:
+        type(ctx.connection.org).objects.filter(pk=ctx.connection.org_id).update(
+            api_used=client.api_used, api_max=client.api_max, api_usage_at=timezone.now()
+        )
+
+
+def _pause(state: SyncState, reason: str, message: str) -> None:
+    SyncState.objects.filter(pk=state.pk).update(
+        phase=SyncPhase.PAUSED, pause_reason=reason, message=message[:1000]
+    )
+    if reason == PauseReason.OVER_LIMIT:
+        # No spinning: look again once the rolling 24-hour budget has had time to recover.
+        SyncState.objects.filter(pk=state.pk).update(
+            next_poll_at=timezone.now() + timedelta(minutes=30)
+        )
+
+
+def dispatch_due_polls(*, now=None) -> int:
+    """Queue a poll for every enabled user whose next poll is due; moves next_poll_at first, so
+    running the dispatcher twice (or on two machines) queues nobody twice."""
+    from tasksync.sync.jobs_api import enqueue_sync
+
+    now = now or timezone.now()
+    due = list(
+        SyncState.objects.filter(enabled=True, phase__in=[SyncPhase.ON, SyncPhase.PAUSED])
+        .exclude(
+            phase=SyncPhase.PAUSED, pause_reason__in=[PauseReason.RECONNECT, PauseReason.STAFF]
+        )
+        .filter(next_poll_at__lte=now)
+        .values_list("pk", "user_id")
+    )
+    due_null = list(
+        SyncState.objects.filter(
+            enabled=True, phase=SyncPhase.ON, next_poll_at__isnull=True
+        ).values_list("pk", "user_id")
+    )
+    queued = 0
+    for pk, user_id in due + due_null:
+        with transaction.atomic():
+            claimed = SyncState.objects.filter(pk=pk).filter(next_poll_at__lte=now).update(
+                next_poll_at=now + timedelta(seconds=settings.SYNC_POLL_SECONDS)
+            ) or (
+                SyncState.objects.filter(pk=pk, next_poll_at__isnull=True).update(
+                    next_poll_at=now + timedelta(seconds=settings.SYNC_POLL_SECONDS)
+                )
+            )
+        if claimed:
+            enqueue_sync(user_id=user_id, trigger=SyncTrigger.POLL)
+            queued += 1
+    return queued

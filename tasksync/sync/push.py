@@ -1,0 +1,286 @@
+"""Local → Salesforce: send the outbox through sObject Collections, 200 records a call (R5, R10)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+
+from tasksync.models import (
+    LinkState,
+    OutboundChange,
+    OutboxOperation,
+    OutboxState,
+    TaskLink,
+)
+from tasksync.salesforce import errors
+from tasksync.salesforce.client import COLLECTION_LIMIT
+from tasksync.sync import mapping
+from tasksync.sync.context import RunContext
+
+logger = logging.getLogger(__name__)
+
+MAX_TRANSIENT_ATTEMPTS = 6
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential back-off with full jitter: ~30 s, 1 min, 2 min… capped at 30 min (R12)."""
+    ceiling = min(30 * 2 ** max(attempts - 1, 0), 1800)
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def push(ctx: RunContext) -> None:
+    rows = list(
+        OutboundChange.objects.filter(user=ctx.user, state=OutboxState.PENDING)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=ctx.now()))
+        .select_related("task")
+        .order_by("queued_at", "pk")
+    )
+    links = {
+        link.task_id: link
+        for link in TaskLink.objects.filter(task_id__in=[r.task_id for r in rows]).exclude(
+            state=LinkState.RETIRED
+        )
+    }
+    creates, updates, deletes = [], [], []
+    for row in rows:
+        link = links.get(row.task_id)
+        has_id = link is not None and link.sf_id
+        if row.operation == OutboxOperation.DELETE:
+            if has_id:
+                deletes.append((row, link))
+            elif link is None or link.create_started_at is None:
+                row.delete()  # never reached Salesforce: nothing to delete there
+        elif has_id:
+            updates.append((row, link))
+        elif row.operation == OutboxOperation.CREATE:
+            creates.append((row, link))
+        # An update of a task whose create is in doubt waits for the pull to resolve it (R10).
+    for batch in _chunks(creates):
+        _push_creates(ctx, batch)
+    for batch in _chunks(updates):
+        _push_updates(ctx, batch)
+    for batch in _chunks(deletes):
+        _push_deletes(ctx, batch)
+
+
+def _chunks(items):
+    for start in range(0, len(items), COLLECTION_LIMIT):
+        yield items[start : start + COLLECTION_LIMIT]
+
+
+# --- creates ---------------------------------------------------------------------------------
+
+
+def _push_creates(ctx: RunContext, batch) -> None:
+    payloads = []
+    # R10: record the intent before the call, in its own committed transaction. If the worker
+    # dies or the response is lost, the link stays "in doubt" and the next pull matches it.
+    with transaction.atomic():
+        started = ctx.now()
+        for i, (row, link) in enumerate(batch):
+            task = row.task
+            values = mapping.local_snapshot(task)
+            payload = mapping.create_payload(
+                values, template=ctx.template, statuses=ctx.statuses, owner_id=ctx.sf_user_id
+            )
+            remote = mapping.remote_snapshot(payload)
+            if link is None:
+                link = TaskLink(task=task, user=ctx.user)
+            link.org_id, link.sf_user_id = ctx.org_id, ctx.sf_user_id
+            link.state = LinkState.CREATING
+            link.create_started_at = started
+            link.synced_local, link.synced_remote = values, remote
+            link.save()
+            batch[i] = (row, link)
+            payloads.append(payload)
+    results = _send(ctx, batch, lambda: ctx.client.create_many(payloads))
+    if results is None:
+        return
+    with transaction.atomic():
+        for (row, link), result in zip(batch, results, strict=True):
+            if result.get("success"):
+                link.sf_id = result["id"]
+                link.state = LinkState.SYNCED
+                link.create_started_at = None
+                link.last_synced_at = ctx.now()
+                link.save(update_fields=["sf_id", "state", "create_started_at", "last_synced_at"])
+                ctx.run.pushed += 1
+                ctx.pushed(task=row.task, sf_id=link.sf_id, action="create")
+                _settle(row, link)
+            else:
+                # Salesforce answered for this record: it was not created.
+                link.create_started_at = None
+                link.state = LinkState.FAILED
+                link.save(update_fields=["create_started_at", "state"])
+                _record_failure(ctx, row, link, _result_problem(result), action="create")
+        ctx.flush()
+
+
+# --- updates ---------------------------------------------------------------------------------
+
+
+def _push_updates(ctx: RunContext, batch) -> None:
+    sendable, payloads = [], []
+    for row, link in batch:
+        values = mapping.local_snapshot(row.task)
+        fields = [
+            f for f in row.fields or mapping.LOCAL_FIELDS if values[f] != link.synced_local.get(f)
+        ]
+        payload = mapping.update_payload(
+            values, fields, template=ctx.template, statuses=ctx.statuses
+        )
+        if not payload:
+            with transaction.atomic():
+                _settle(row, link, values=values, fields=fields)
+            continue
+        sendable.append((row, link, values, fields, payload))
+        payloads.append({"id": link.sf_id, **payload})
+    if not sendable:
+        return
+    results = _send(
+        ctx, [(r, link) for r, link, *_ in sendable], lambda: ctx.client.update_many(payloads)
+    )
+    if results is None:
+        return
+    with transaction.atomic():
+        for (row, link, values, fields, payload), result in zip(sendable, results, strict=True):
+            if result.get("success"):
+                link.synced_remote.update(mapping.remote_snapshot({**_as_record(link), **payload}))
+                ctx.run.pushed += 1
+                ctx.pushed(
+                    task=row.task,
+                    sf_id=link.sf_id,
+                    action="update",
+                    changes={f: [link.synced_local.get(f), values[f]] for f in fields},
+                )
+                _settle(row, link, values=values, fields=fields)
+                continue
+            problem = _result_problem(result)
+            if isinstance(problem, errors.AlreadyDeleted):
+                # R6: the edit met a deletion made in Salesforce; the delete stands.
+                from tasksync.sync.pull import _apply_remote_delete
+
+                _apply_remote_delete(ctx, link, row)
+                continue
+            _record_failure(ctx, row, link, problem, action="update")
+        ctx.flush()
+
+
+def _as_record(link: TaskLink) -> dict:
+    return dict(link.synced_remote)
+
+
+# --- deletes ---------------------------------------------------------------------------------
+
+
+def _push_deletes(ctx: RunContext, batch) -> None:
+    ids = [link.sf_id for _, link in batch]
+    results = _send(ctx, batch, lambda: ctx.client.delete_many(ids))
+    if results is None:
+        return
+    by_id = {r.get("id"): r for r in results if r.get("id")}
+    with transaction.atomic():
+        for index, (row, link) in enumerate(batch):
+            result = by_id.get(link.sf_id) or results[index]
+            problem = None if result.get("success") else _result_problem(result)
+            if problem is None or isinstance(problem, errors.AlreadyDeleted):
+                # R12: already deleted in Salesforce is the goal state reached.
+                link.state = LinkState.LOCAL_DELETED
+                link.last_synced_at = ctx.now()
+                link.save(update_fields=["state", "last_synced_at"])
+                row.delete()
+                ctx.run.deleted += 1
+                ctx.pushed(task=row.task, sf_id=link.sf_id, action="delete")
+            else:
+                _record_failure(ctx, row, link, problem, action="delete")
+        ctx.flush()
+
+
+# --- shared ----------------------------------------------------------------------------------
+
+
+def _send(ctx: RunContext, batch, call):
+    """Make one collection call. A transient failure backs the batch off; anything that stops
+    the whole run (reconnect, over limit) propagates. Returns None when nothing came back."""
+    try:
+        results = call() or []
+    except errors.Transient as problem:
+        with transaction.atomic():
+            for row, _ in batch:
+                _back_off(ctx, row, problem)
+            ctx.flush()
+        raise
+    if len(results) != len(batch):
+        raise errors.Transient("Salesforce returned an unexpected number of results.")
+    return results
+
+
+def _result_problem(result: dict) -> errors.SalesforceProblem:
+    errs = result.get("errors") or [{"statusCode": "UNKNOWN", "message": "unknown error"}]
+    return errors.classify_record_error(errs[0])
+
+
+def _settle(row, link, *, values=None, fields=None) -> None:
+    """The push of ``row`` landed: record what both sides now agree on and drop the row unless
+    the user changed the task again meanwhile (then the newer change stays queued)."""
+    current = OutboundChange.objects.select_for_update().filter(pk=row.pk).first()
+    task = type(row.task).objects.get(pk=row.task_id)
+    fresh = mapping.local_snapshot(task)
+    if values is not None:
+        for field in fields:
+            link.synced_local[field] = values[field]
+        # A name that does not travel (R2 without the placeholder) counts as synced.
+        if "name" in (fields or []) or "name" in (current.fields if current else []):
+            link.synced_local["name"] = values["name"]
+    link.state = LinkState.SYNCED
+    link.save(update_fields=["synced_local", "synced_remote", "state", "updated_at"])
+    if current is None:
+        return
+    remaining = [f for f in mapping.LOCAL_FIELDS if fresh[f] != link.synced_local.get(f)]
+    remaining = [f for f in remaining if f in (current.fields or mapping.LOCAL_FIELDS)]
+    if remaining:
+        current.operation = OutboxOperation.UPDATE
+        current.fields = remaining
+        current.state = OutboxState.PENDING
+        current.save(update_fields=["operation", "fields", "state"])
+    else:
+        current.delete()
+
+
+def _record_failure(ctx, row, link, problem, *, action) -> None:
+    if isinstance(problem, errors.Transient):
+        _back_off(ctx, row, problem)
+        return
+    # R11/R12: this record is marked failed with Salesforce's message; the rest goes on.
+    row.state = OutboxState.FAILED
+    row.attempts += 1
+    row.last_error = problem.message
+    row.last_error_code = problem.code
+    row.save(update_fields=["state", "attempts", "last_error", "last_error_code"])
+    if link is not None and link.sf_id:
+        link.state = LinkState.FAILED
+        link.save(update_fields=["state"])
+    ctx.run.failed += 1
+    ctx.pushed(
+        task=row.task,
+        sf_id=link.sf_id if link else "",
+        action=action,
+        ok=False,
+        message=f"{problem.code}: {problem.message}" if problem.code else problem.message,
+    )
+
+
+def _back_off(ctx, row, problem) -> None:
+    row.attempts += 1
+    row.last_error = problem.message
+    row.last_error_code = problem.code
+    if row.attempts >= MAX_TRANSIENT_ATTEMPTS:
+        row.state = OutboxState.FAILED  # bounded: surfaced to the user and admins (R11)
+        ctx.run.failed += 1
+    else:
+        row.not_before = ctx.now() + backoff(row.attempts)
+    row.save(update_fields=["attempts", "last_error", "last_error_code", "not_before", "state"])
