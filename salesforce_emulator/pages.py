@@ -44,6 +44,7 @@ def layout(title: str, body: str, *, user: dict | None = None, nav: bool = False
         who = (
             f'<span class="who">{esc(user["display_name"])} ({esc(user["username"])})'
             ' <form class="inline" method="post" action="/ui/logout">'
+            f"{hidden({'csrf': user['csrf']}) if user.get('csrf') else ''}"
             '<button class="secondary">Log out</button></form></span>'
         )
     links = (

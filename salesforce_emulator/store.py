@@ -359,10 +359,10 @@ class Store:
             (org_id, kind, api_name),
         )
 
-    def update_picklist_value(self, org_id: str, kind: str, api_name: str, **values) -> None:
-        row = self.picklist_value(org_id, kind, api_name)
+    def update_picklist_value(self, org_id: str, kind: str, current: str, /, **values) -> None:
+        row = self.picklist_value(org_id, kind, current)
         if row is None:
-            raise KeyError(f"no {kind} value {api_name!r}")
+            raise KeyError(f"no {kind} value {current!r}")
         with self.tx():
             if values.get("is_default"):
                 self.conn.execute(

@@ -55,7 +55,7 @@ class _LocalBackend:
     def __init__(self, control) -> None:
         self.control = control
 
-    def call(self, name: str, **kwargs):
+    def call(self, name: str, /, **kwargs):
         return getattr(self.control, name)(**_jsonable(kwargs))
 
 
@@ -67,7 +67,7 @@ class _RemoteBackend:
         self.session = requests.Session()
         self.session.trust_env = False
 
-    def call(self, name: str, **kwargs):
+    def call(self, name: str, /, **kwargs):
         resp = self.session.post(
             self.base + name,
             data=json.dumps(_jsonable(kwargs)),
@@ -108,7 +108,7 @@ class EmulatorHandle:
         host = login_url.split("//", 1)[1].rsplit(":", 1)[0]
         return cls(backend, f"https://{host}:{state['api_port']}", login_url, ca_bundle)
 
-    def call(self, name: str, **kwargs):
+    def call(self, name: str, /, **kwargs):
         """Any control method by name (see salesforce_emulator.control.Control)."""
         return self._b.call(name, **kwargs)
 

@@ -28,7 +28,8 @@ def handle(emu: Emulator, req: Request, segs: list[str]) -> Response:
         return _login(emu, req)
     if session is None:
         return pages.login_page({"next": req.query.get("next", "/ui/")}, None, action="/ui/login")
-    user = emu.store.user(session["user_id"])
+    # The form token rides along with the user so every page's log-out form can carry it.
+    user = {**emu.store.user(session["user_id"]), "csrf": session["csrf"]}
     if req.method == "POST":
         form = req.form()
         if not hmac.compare_digest(form.get("csrf", ""), session["csrf"]):

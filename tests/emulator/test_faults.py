@@ -1,0 +1,118 @@
+"""Fault injection through the Python API and the /__emulator__/ control endpoint."""
+
+import time
+
+import pytest
+import requests
+from simple_salesforce.exceptions import (
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+)
+
+from salesforce_emulator.testing import EmulatorHandle
+
+
+def test_it_fails_the_next_matching_call_then_recovers(sf, sf_emulator):
+    sf_emulator.inject_fault("GET", r"/query", status=503, times=2)
+    for _ in range(2):
+        with pytest.raises(SalesforceGeneralError) as exc:
+            sf.query("SELECT Id FROM Task")
+        assert exc.value.status == 503
+        assert exc.value.content[0]["errorCode"] == "SERVER_UNAVAILABLE"
+    assert sf.query("SELECT Id FROM Task")["totalSize"] == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "exc_type"),
+    [
+        (401, "INVALID_SESSION_ID", SalesforceExpiredSession),
+        (403, "REQUEST_LIMIT_EXCEEDED", SalesforceRefusedRequest),
+        (500, "UNABLE_TO_LOCK_ROW", SalesforceGeneralError),
+    ],
+)
+def test_it_injects_salesforce_error_shapes(sf, sf_emulator, status, code, exc_type):
+    task_id = sf.Task.create({"Subject": "x"})["id"]
+    sf_emulator.inject_fault("PATCH", r"sobjects/Task/", status=status, error_code=code)
+    with pytest.raises(exc_type) as exc:
+        sf.Task.update(task_id, {"Subject": "y"})
+    assert exc.value.content[0]["errorCode"] == code
+    assert sf_emulator.get_task(task_id)["Subject"] == "x"  # a failed call changes nothing
+
+
+def test_it_rejects_chosen_records_with_a_validation_rule(sf, sf_emulator):
+    sf_emulator.reject_records(
+        field="Subject", contains="BLOCK", message="Subject may not say BLOCK"
+    )
+    records = [{"attributes": {"type": "Task"}, "Subject": s} for s in ("ok", "BLOCK me", "ok2")]
+    results = sf.restful(
+        "composite/sobjects", method="POST", json={"allOrNone": False, "records": records}
+    )
+    assert [r["success"] for r in results] == [True, False, True]
+    assert results[1]["errors"] == [
+        {
+            "statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            "message": "Subject may not say BLOCK",
+            "fields": [],
+        }
+    ]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Task.create({"Subject": "BLOCK again"})
+    assert exc.value.content[0]["errorCode"] == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
+
+
+def test_it_commits_then_drops_the_response(sf, sf_emulator):
+    sf_emulator.drop_response("POST", r"sobjects/Task/?$")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        sf.Task.create({"Subject": "saved but unanswered"})
+    assert [t["Subject"] for t in sf_emulator.tasks()] == ["saved but unanswered"]
+    # The next call is answered normally.
+    assert sf.Task.create({"Subject": "second"})["success"] is True
+
+
+def test_it_adds_latency(sf, sf_emulator):
+    sf_emulator.set_latency(0.3, "GET", "query")
+    started = time.monotonic()
+    sf.query("SELECT Id FROM Task")
+    assert time.monotonic() - started >= 0.3
+    sf_emulator.set_latency(0, "GET", "query")
+
+
+def test_it_can_fail_the_token_endpoint(sf_emulator):
+    sf_emulator.inject_fault("POST", "/services/oauth2/token", status=503)
+    resp = sf_emulator.session().post(
+        f"{sf_emulator.login_url}/services/oauth2/token", data={"grant_type": "refresh_token"}
+    )
+    assert resp.status_code == 503
+
+
+def test_it_revokes_refresh_tokens_of_an_org(sf_emulator):
+    tokens = sf_emulator.tokens()
+    assert sf_emulator.revoke_refresh_tokens() == 1
+    resp = sf_emulator.session().post(
+        f"{sf_emulator.login_url}/services/oauth2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": "tasksync-demo-client",
+            "client_secret": "tasksync-demo-secret",
+        },
+    )
+    assert resp.json()["error"] == "invalid_grant"
+
+
+def test_it_exposes_the_same_api_over_the_control_endpoint(sf_emulator):
+    remote = EmulatorHandle.remote(sf_emulator.login_url, sf_emulator.ca_bundle)
+    assert remote.api_url == sf_emulator.api_url
+    assert remote.demo.username == "demo@tasksync.example"
+    task = remote.create_task(Subject="via HTTP")
+    remote.inject_fault("GET", "query", status=500)
+    assert sf_emulator.state()["faults"]["faults"][0]["status"] == 500
+    assert sf_emulator.get_task(task["Id"])["Subject"] == "via HTTP"
+    over_tls = requests.post(
+        f"{sf_emulator.api_url}/__emulator__/api_call_total", json={}, verify=sf_emulator.ca_bundle
+    )
+    assert over_tls.json() == {"result": 0}
+    bad = requests.post(f"{sf_emulator.login_url}/__emulator__/nope", json={})
+    assert bad.status_code == 404
