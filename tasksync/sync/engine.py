@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -84,10 +85,8 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
         _schedule_next(state, failed=True)
     finally:
         if ctx is not None and ctx.events:
-            try:
+            with contextlib.suppress(LeaseLost):
                 ctx.flush()
-            except LeaseLost:
-                pass
         run.finished_at = timezone.now()
         if ctx is not None:
             run.api_calls = ctx.client.calls
