@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-CERT_NAME = "emulator-cert.pem"
-KEY_NAME = "emulator-key.pem"
+CERT_NAME = "cert.pem"
+KEY_NAME = "key.pem"
 
 
 def _sans(extra_hosts: list[str]) -> list[x509.GeneralName]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_DATA_DIR = Path("var") / "salesforce-emulator"
+DEFAULT_DATA_DIR = Path("var") / "emulator"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
