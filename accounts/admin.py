@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import SalesforceConnection, SalesforceOrg, User
 
 
 @admin.register(User)
@@ -14,3 +15,91 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         (_("Preferences"), {"fields": ["time_zone", "language", "subject_template"]}),
     ]
+
+
+@admin.register(SalesforceOrg)
+class SalesforceOrgAdmin(admin.ModelAdmin):
+    """Read-only: orgs come from connections; the sync engine keeps their API usage (R13)."""
+
+    list_display = ["id", "org_id", "instance_url", "is_sandbox", "api_usage", "api_usage_at"]
+    list_filter = ["is_sandbox"]
+    search_fields = ["org_id", "instance_url"]
+    readonly_fields = ["org_id", "instance_url", "is_sandbox", "api_usage", "api_usage_at"]
+    fields = readonly_fields
+
+    @admin.display(description=_("API usage (24 h)"))
+    def api_usage(self, org):
+        if org.api_used is None or not org.api_max:
+            return "—"
+        share = 100 * org.api_used / org.api_max
+        return format_html("{} / {} ({}%)", org.api_used, org.api_max, f"{share:.0f}")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SalesforceConnection)
+class SalesforceConnectionAdmin(admin.ModelAdmin):
+    """Connection health (R14). Tokens are never shown, not even as ciphertext (R17)."""
+
+    list_display = [
+        "id",
+        "user",
+        "username",
+        "org",
+        "state",
+        "last_refreshed_at",
+        "connected_at",
+    ]
+    list_filter = ["state", "is_sandbox"]
+    list_select_related = ["user", "org"]
+    search_fields = [
+        "user__email",
+        "user__username",
+        "username",
+        "org__org_id",
+        "sf_user_id",
+    ]
+    exclude = ["access_token", "refresh_token"]
+    readonly_fields = [
+        "user",
+        "org",
+        "sf_user_id",
+        "username",
+        "display_name",
+        "email",
+        "instance_url",
+        "login_url",
+        "is_sandbox",
+        "has_tokens",
+        "token_version",
+        "issued_at",
+        "connected_at",
+        "last_refreshed_at",
+        "state",
+        "state_reason",
+        "state_changed_at",
+        "last_error",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description=_("tokens stored"), boolean=True)
+    def has_tokens(self, connection):
+        return bool(connection.access_token and connection.refresh_token)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Connections change only through the connect flow and the services.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting would lose the identity that lets a reconnect resume (R17).
+        return False

@@ -8,11 +8,12 @@ database transaction is held open across an HTTP call to Salesforce.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import requests
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts import oauth
@@ -117,17 +118,23 @@ def _org_upsert(*, org_id: str, instance_url: str, is_sandbox: bool) -> Salesfor
 
 
 def connection_refresh(*, connection: SalesforceConnection) -> SalesforceConnection:
-    """R12: get a new access token with the refresh token, exactly one HTTP attempt.
+    """R12: get a new access token with the refresh token, at most one HTTP attempt.
 
     Returns ``connection`` reloaded with the newest tokens: ours, or another worker's when it
     refreshed first. Raises NeedsReconnect when the grant is gone (after marking the connection),
-    Transient when Salesforce cannot be reached or fails, SalesforceProblem otherwise.
+    Transient when Salesforce cannot be reached or fails, or while another worker is refreshing
+    this connection (retry shortly: its new token will be there), SalesforceProblem otherwise.
     """
     if not connection.is_usable:
         raise NeedsReconnect(
             connection.state_reason or "Salesforce is not connected.", code=connection.state
         )
     version = connection.token_version
+    # One refresher at a time: with rotation, a second worker presenting the same refresh token
+    # gets invalid_grant before the first has stored the new one, and would mark a healthy
+    # connection "needs reconnect". The claim is a row update, not a transaction held over HTTP.
+    if not _refresh_claim(connection=connection, version=version):
+        return _refreshed_elsewhere(connection=connection, version=version)
     try:
         # Refresh token flow: POST /services/oauth2/token grant_type=refresh_token (ref. §4).
         body = oauth.token_request(
@@ -137,7 +144,7 @@ def connection_refresh(*, connection: SalesforceConnection) -> SalesforceConnect
     except oauth.OAuthError as exc:
         if exc.error in TERMINAL_GRANT_ERRORS:
             return _refresh_refused(connection=connection, version=version, exc=exc)
-        _record_error(connection=connection, message=str(exc))
+        _refresh_release(connection=connection, version=version, message=str(exc))
         if exc.status is not None and exc.status >= 500:
             raise Transient(
                 exc.description or exc.error, code=exc.error, status=exc.status
@@ -147,9 +154,45 @@ def connection_refresh(*, connection: SalesforceConnection) -> SalesforceConnect
         ) from exc
     except requests.RequestException as exc:
         message = f"connection problem while refreshing: {type(exc).__name__}"
-        _record_error(connection=connection, message=message)
+        _refresh_release(connection=connection, version=version, message=message)
         raise Transient(message) from exc
     return _refresh_store(connection=connection, version=version, body=body)
+
+
+def _refresh_claim(*, connection, version: int) -> bool:
+    now = timezone.now()
+    # A claim older than two HTTP timeouts belongs to a worker that died mid-refresh.
+    stale = now - timedelta(seconds=2 * settings.SALESFORCE_TIMEOUT + 5)
+    claimed = (
+        SalesforceConnection.objects.filter(
+            pk=connection.pk, token_version=version, state=ConnectionState.CONNECTED
+        )
+        .filter(Q(refresh_claimed_at__isnull=True) | Q(refresh_claimed_at__lt=stale))
+        .update(refresh_claimed_at=now)
+    )
+    return bool(claimed)
+
+
+def _refreshed_elsewhere(*, connection, version: int) -> SalesforceConnection:
+    connection.refresh_from_db()
+    if not connection.is_usable:
+        raise NeedsReconnect(
+            connection.state_reason or "Salesforce is not connected.", code=connection.state
+        )
+    if connection.token_version != version:
+        return connection  # someone already stored newer tokens: use them
+    raise Transient(
+        "Another worker is refreshing this Salesforce connection; try again shortly.",
+        code="REFRESH_IN_PROGRESS",
+    )
+
+
+def _refresh_release(*, connection, version: int, message: str) -> None:
+    SalesforceConnection.objects.filter(pk=connection.pk, token_version=version).update(
+        last_error=message[:1000], refresh_claimed_at=None
+    )
+    connection.last_error = message[:1000]
+    logger.warning("Refreshing connection %s failed: %s", connection.pk, message)
 
 
 def _refresh_store(*, connection, version: int, body: dict) -> SalesforceConnection:
@@ -159,6 +202,7 @@ def _refresh_store(*, connection, version: int, body: dict) -> SalesforceConnect
         "issued_at": _issued_at(body),
         "last_refreshed_at": timezone.now(),
         "last_error": "",
+        "refresh_claimed_at": None,
     }
     if body.get("refresh_token"):  # only with refresh token rotation (reference §4)
         updates["refresh_token"] = body["refresh_token"]
@@ -192,6 +236,7 @@ def _refresh_refused(*, connection, version: int, exc: oauth.OAuthError) -> Sale
         state_reason=reason,
         state_changed_at=now,
         last_error=str(exc),
+        refresh_claimed_at=None,
     )
     connection.refresh_from_db()
     if not marked and connection.is_usable:
@@ -202,12 +247,6 @@ def _refresh_refused(*, connection, version: int, exc: oauth.OAuthError) -> Sale
         exc.error,
     )
     raise NeedsReconnect(reason, code=exc.error, status=exc.status)
-
-
-def _record_error(*, connection, message: str) -> None:
-    SalesforceConnection.objects.filter(pk=connection.pk).update(last_error=message[:1000])
-    connection.last_error = message[:1000]
-    logger.warning("Refreshing connection %s failed: %s", connection.pk, message)
 
 
 def connection_mark_needs_reconnect(

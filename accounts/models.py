@@ -115,6 +115,11 @@ class SalesforceConnection(models.Model):
     issued_at = models.DateTimeField(_("token issued at"), null=True, blank=True)
     connected_at = models.DateTimeField(_("connected at"), null=True, blank=True)
     last_refreshed_at = models.DateTimeField(_("last refreshed at"), null=True, blank=True)
+    # Set while one worker asks Salesforce for a new access token, so that others wait for it
+    # instead of presenting a refresh token it is about to rotate away (connection_refresh).
+    refresh_claimed_at = models.DateTimeField(
+        _("refresh in progress since"), null=True, blank=True, editable=False
+    )
     state = models.CharField(
         _("state"),
         max_length=20,
@@ -136,7 +141,7 @@ class SalesforceConnection(models.Model):
     def __repr__(self):
         return (
             f"<SalesforceConnection id={self.pk} user_id={self.user_id} "
-            f"sf_user_id={self.sf_user_id!r} state={self.state!r} v={self.token_version}>"
+            f"sf_user_id={self.sf_user_id!r} state={self.state!s} v={self.token_version}>"
         )
 
     @property

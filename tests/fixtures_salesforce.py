@@ -89,19 +89,24 @@ def connect_via_emulator(
     password: str | None = None,
     decision: str = "allow",
     data: dict | None = None,
+    before_authorize=None,
     before_callback=None,
 ):
     """Run "Connect Salesforce" end to end for the client's signed-in user.
 
-    ``data`` POSTs the connect form with those fields (default: a plain GET). ``before_callback``
-    (callback_url → callback_url) may tamper with the redirect before the client follows it.
+    ``data`` POSTs the connect form with those fields (default: a plain GET). ``before_authorize``
+    (authorize_url → authorize_url) and ``before_callback`` (callback_url → callback_url) may
+    tamper with a redirect before it is followed.
     Returns the Django response to the callback.
     """
     url = reverse("salesforce_connect")
     start = client.post(url, data) if data is not None else client.get(url)
     assert start.status_code == 302, start.content[:500]
+    authorize_url = start["Location"]
+    if before_authorize is not None:
+        authorize_url = before_authorize(authorize_url)
     callback = authorize_in_emulator(
-        start["Location"],
+        authorize_url,
         username=username or emulator.demo.username,
         password=password or emulator.demo.password,
         decision=decision,
