@@ -118,7 +118,7 @@ USE_TZ = True
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 
 # --- Security (production) --------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -181,7 +181,9 @@ SALESFORCE_TASK_EXTERNAL_ID_FIELD = env.str("SALESFORCE_TASK_EXTERNAL_ID_FIELD",
 # The demo runs against the bundled Salesforce emulator when no real Connected App is configured.
 SALESFORCE_EMULATOR = env.bool("SALESFORCE_EMULATOR", default=DEBUG and not SALESFORCE_CLIENT_ID)
 if SALESFORCE_EMULATOR:
-    EMULATOR_DATA_DIR = env.path("EMULATOR_DATA_DIR", default=BASE_DIR / "var" / "emulator")
+    EMULATOR_DATA_DIR = Path(
+        env.str("EMULATOR_DATA_DIR", default=str(BASE_DIR / "var" / "emulator"))
+    )
     SALESFORCE_CLIENT_ID = SALESFORCE_CLIENT_ID or "tasksync-demo-client"
     SALESFORCE_CLIENT_SECRET = SALESFORCE_CLIENT_SECRET or "tasksync-demo-secret"  # noqa: S105
     SALESFORCE_LOGIN_URL = env.str("SALESFORCE_LOGIN_URL", default="http://127.0.0.1:8444")

@@ -84,9 +84,8 @@ def _start_fresh(state: SyncState) -> None:
 
 
 def sync_identity_changed(*, user) -> None:
-    state = SyncState.objects.filter(user=user).first()
-    if state is not None:
-        sync_disable(user=user)
+    if SyncState.objects.filter(user=user).exists():
+        state = sync_disable(user=user)
         _start_fresh(state)
         state.org_id = state.sf_user_id = ""
         state.save()
