@@ -371,3 +371,13 @@ def _dump_every_table() -> str:
             cursor.execute(f"SELECT * FROM {db.ops.quote_name(table)}")  # noqa: S608
             chunks.append(repr(cursor.fetchall()))
     return "\n".join(chunks)
+
+
+def test_it_shows_the_connection_in_spanish(sf_connection, client):
+    sf_connection.user.language = "es"
+    sf_connection.user.save(update_fields=["language"])
+    client.force_login(sf_connection.user)
+    html = client.get(reverse("settings")).content.decode()
+    assert "Conectado desde" in html and "Desconectar" in html and "Volver a conectar" in html
+    assert "URL de retorno (callback) para la Connected App" in html
+    assert "Connected since" not in html
