@@ -94,6 +94,6 @@ def test_the_run_is_recorded(rep, turn_on, sf_emulator):
     assert run.trigger == "first_sync" and run.pulled == 1 and run.outcome == "success"
     assert SyncRun.objects.filter(user=rep).count() == 1
     assert state_of(rep).last_success_at is not None
-    assert state_of(rep).watermark is not None and state_of(rep).watermark > ago(minutes=5) - timedelta(
+    assert state_of(rep).watermark is not None and state_of(rep).watermark > ago(
         minutes=5
-    )
+    ) - timedelta(minutes=5)

@@ -112,9 +112,7 @@ def test_a_subject_edited_in_salesforce_never_renames_the_local_task(syncing, ru
 
 
 @pytest.mark.parametrize("zone", ["Pacific/Honolulu", "Pacific/Tongatapu"])
-def test_a_due_date_stays_the_same_calendar_date_in_any_time_zone(
-    syncing, run, sf_emulator, zone
-):
+def test_a_due_date_stays_the_same_calendar_date_in_any_time_zone(syncing, run, sf_emulator, zone):
     # R1, R16: UTC−10 and UTC+13; ActivityDate is never shifted.
     syncing.time_zone = zone
     syncing.save()
