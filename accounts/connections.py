@@ -81,6 +81,7 @@ def connection_store(
         connection.issued_at = _issued_at(token_response)
         connection.connected_at = now
         connection.last_refreshed_at = None
+        connection.refresh_claimed_at = None
         connection.state = ConnectionState.CONNECTED
         connection.state_reason = ""
         connection.state_changed_at = now
