@@ -1,4 +1,4 @@
-"""R3, R4, R15: turning sync on imports the last 24 hours, and pushes nothing that existed before."""
+"""R3, R4, R15: turning sync on imports the last 24 hours, and pushes nothing older."""
 
 from datetime import timedelta
 
