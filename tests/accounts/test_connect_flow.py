@@ -381,3 +381,16 @@ def test_it_shows_the_connection_in_spanish(sf_connection, client):
     assert "Conectado desde" in html and "Desconectar" in html and "Volver a conectar" in html
     assert "URL de retorno (callback) para la Connected App" in html
     assert "Connected since" not in html
+
+
+def test_it_resumes_after_a_disconnect_when_the_same_user_connects_again(
+    sf_connection, client, sf_emulator
+):
+    # R17: links are kept, so reconnecting the same Salesforce user resumes the same row.
+    client.force_login(sf_connection.user)
+    client.post(reverse("salesforce_disconnect"))
+    with captured(salesforce_connected) as calls:
+        connect_via_emulator(client, sf_emulator, data={"intent": "connect"})
+    connection = SalesforceConnection.objects.get(user=sf_connection.user)
+    assert connection.pk == sf_connection.pk and connection.is_usable
+    assert calls[0]["is_new_identity"] is False
