@@ -175,6 +175,10 @@ SALESFORCE_CLIENT_SECRET = env.str("SALESFORCE_CLIENT_SECRET", default="")
 SALESFORCE_LOGIN_URL = env.str("SALESFORCE_LOGIN_URL", default="https://login.salesforce.com")
 SALESFORCE_CA_BUNDLE = env.str("SALESFORCE_CA_BUNDLE", default="")
 SALESFORCE_TIMEOUT = env.float("SALESFORCE_TIMEOUT", default=30.0)
+# R12: a transient error on a read, update or delete is retried this many times within a run,
+# waiting about SALESFORCE_BACKOFF_SECONDS, doubling each time, with jitter.
+SALESFORCE_TRANSIENT_RETRIES = env.int("SALESFORCE_TRANSIENT_RETRIES", default=2)
+SALESFORCE_BACKOFF_SECONDS = env.float("SALESFORCE_BACKOFF_SECONDS", default=1.0)
 SALESFORCE_STATUS_OPEN = env.str("SALESFORCE_STATUS_OPEN", default="Not Started")
 SALESFORCE_STATUS_COMPLETE = env.str("SALESFORCE_STATUS_COMPLETE", default="Completed")
 SALESFORCE_TASK_EXTERNAL_ID_FIELD = env.str("SALESFORCE_TASK_EXTERNAL_ID_FIELD", default="")

@@ -9,6 +9,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("SALESFORCE_EMULATOR", "false")
+os.environ.setdefault("SALESFORCE_BACKOFF_SECONDS", "0.01")
 # Two fixed Fernet keys (newest first); tests of rotation override them.
 os.environ.setdefault(
     "TOKEN_ENCRYPTION_KEYS",

@@ -9,7 +9,9 @@ error classified by ``tasksync.salesforce.errors``; every call counted, and the 
 from __future__ import annotations
 
 import logging
+import random
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -81,6 +83,8 @@ class SalesforceClient:
         self.api_max: int | None = None
         self._on_call = on_call
         self._sf: Salesforce | None = None
+        self.transient_retries = settings.SALESFORCE_TRANSIENT_RETRIES
+        self.backoff_base = settings.SALESFORCE_BACKOFF_SECONDS
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -105,11 +109,15 @@ class SalesforceClient:
         if usage is not None:
             self.api_used, self.api_max = usage.used, usage.total
 
-    def _call(self, fn: Callable[[Salesforce], object]):
-        """Run one API call; on an expired session refresh once and retry once (R12)."""
+    def _call(self, fn: Callable[[Salesforce], object], *, idempotent: bool = True):
+        """Run one API call (R12): on an expired session refresh once and retry once; on a
+        transient error retry an idempotent call with exponential back-off and jitter, bounded.
+        A create is never retried here: its outcome is unknown, and R10 recovers it instead."""
         from accounts.connections import connection_refresh
 
-        for attempt in (1, 2):
+        refreshed = False
+        transient_tries = 0
+        while True:
             sf = self.sf
             self.calls += 1
             if self._on_call:
@@ -119,14 +127,30 @@ class SalesforceClient:
             except Exception as exc:  # noqa: BLE001 - classified just below, or re-raised
                 problem = errors.classify(exc)
                 self._note_usage(sf)
-                if isinstance(problem, errors.SessionExpired) and attempt == 1:
+                if isinstance(problem, errors.SessionExpired):
+                    if refreshed:
+                        raise errors.NeedsReconnect(
+                            "Salesforce refused the refreshed session."
+                        ) from exc
                     self.connection = connection_refresh(connection=self.connection)
                     self._sf = None
+                    refreshed = True
+                    continue
+                if (
+                    isinstance(problem, errors.Transient)
+                    and idempotent
+                    and transient_tries < self.transient_retries
+                ):
+                    transient_tries += 1
+                    time.sleep(self._backoff(transient_tries))
                     continue
                 raise problem from exc
             self._note_usage(sf)
             return result
-        raise errors.NeedsReconnect("Salesforce refused the refreshed session.")
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = self.backoff_base * 2 ** (attempt - 1)
+        return random.uniform(ceiling / 2, ceiling)
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -176,7 +200,10 @@ class SalesforceClient:
             "allOrNone": False,
             "records": [{"attributes": {"type": "Task"}, **r} for r in records],
         }
-        return self._call(lambda sf: sf.restful("composite/sobjects", method="POST", json=body))
+        return self._call(
+            lambda sf: sf.restful("composite/sobjects", method="POST", json=body),
+            idempotent=False,
+        )
 
     def update_many(self, records: list[dict]) -> list[dict]:
         _check_size(records)

@@ -146,6 +146,9 @@ def _match_in_doubt(ctx: RunContext, record: dict, in_doubt: list[TaskLink]) -> 
             link.state = LinkState.SYNCED
             link.create_started_at = None
             link.save(update_fields=["sf_id", "state", "create_started_at", "updated_at"])
+            # The create's outbox row may be backing off after the lost response: it has landed,
+            # so let this run's push settle it now.
+            OutboundChange.objects.filter(task_id=link.task_id).update(not_before=None)
             ctx.pulled(task=link.task, sf_id=link.sf_id, action="recovered_create")
             return link
     return None

@@ -1,0 +1,181 @@
+"""R10–R12 against the emulator's fault injection: each error class gets its reaction, and both
+sides agree afterwards."""
+
+from tasksync.models import OutboundChange, ReminderTask, SyncState, TaskLink
+from tasksync.services import tasks as services
+from tasksync.sync.engine import sync_user
+from tasksync.sync.services import sync_retry_failed
+from tests.sync.conftest import link_of, remote, state_of
+
+
+def _cycle(user, trigger="poll"):
+    return sync_user(user_id=user.pk, trigger=trigger)
+
+
+def _converged(user, sf_emulator):
+    """Every live local task has exactly one live Salesforce task with its name, and back."""
+    live = {t.pk: t for t in ReminderTask.objects.live().filter(user=user)}
+    links = TaskLink.objects.filter(task_id__in=live, sf_id__isnull=False)
+    remote_live = list(sf_emulator.tasks(include_deleted=False))
+    assert len({link.sf_id for link in links}) == links.count() == len(live)
+    assert sorted(t["Subject"] for t in remote_live) == sorted(t.name for t in live.values())
+
+
+def test_a_lost_response_after_salesforce_committed_the_create_makes_no_duplicate(
+    syncing, sf_emulator
+):
+    # R10: Salesforce saved the records, the response never arrived.
+    services.task_create(user=syncing, name="Call Ana")
+    services.task_create(user=syncing, name="Call Ben")
+    sf_emulator.drop_response(method="POST", path="composite/sobjects")
+    failed = _cycle(syncing, "push")
+    assert failed.outcome == "failed"
+    assert len(sf_emulator.tasks()) == 2  # committed in Salesforce
+    again = _cycle(syncing)
+    assert again.outcome == "success"
+    assert len(sf_emulator.tasks()) == 2  # and never created twice
+    _converged(syncing, sf_emulator)
+    assert not OutboundChange.objects.filter(user=syncing).exists()
+
+
+def test_a_lost_response_on_an_update_is_simply_sent_again(syncing, run, sf_emulator):
+    # R10/R12: updates are idempotent; the edit lands once the connection is back.
+    task = services.task_create(user=syncing, name="Call Ana")
+    run()
+    services.task_update(task=task, name="Call Ana today")
+    sf_emulator.drop_response(method="PATCH", path="composite/sobjects", times=5)
+    assert _cycle(syncing).outcome == "failed"
+    sf_emulator.clear_faults()
+    OutboundChange.objects.update(not_before=None)
+    run()
+    assert remote(sf_emulator, task)["Subject"] == "Call Ana today"
+    _converged(syncing, sf_emulator)
+
+
+def test_an_expired_access_token_is_refreshed_once_and_the_call_retried(syncing, run, sf_emulator):
+    # R12: 401 INVALID_SESSION_ID → refresh, store, retry once.
+    connection = syncing.salesforce_connection
+    old_token = connection.access_token
+    sf_emulator.expire_access_tokens()
+    services.task_create(user=syncing, name="Call Ana")
+    result = run()
+    assert result.pushed == 1
+    connection.refresh_from_db()
+    assert connection.access_token != old_token
+    _converged(syncing, sf_emulator)
+
+
+def test_a_revoked_refresh_token_stops_the_sync_until_reconnect(syncing, sf_emulator):
+    # R12: invalid_grant → "reconnect Salesforce", no retry storm.
+    sf_emulator.expire_access_tokens()
+    sf_emulator.revoke_refresh_tokens()
+    sf_emulator.reset_api_calls()
+    result = _cycle(syncing)
+    assert result.outcome == "failed"
+    state = state_of(syncing)
+    assert (state.phase, state.pause_reason) == ("paused", "reconnect")
+    assert syncing.salesforce_connection.__class__.objects.get(user=syncing).state == (
+        "needs_reconnect"
+    )
+    calls_after_first = sf_emulator.api_call_total()
+    assert calls_after_first <= 1  # the one call that found the session expired
+    assert _cycle(syncing) is None  # paused: nothing runs, nothing is called
+    assert sf_emulator.api_call_total() == calls_after_first
+
+
+def test_the_org_over_its_api_limit_pauses_without_spinning(syncing, sf_emulator):
+    # R12/R13: 403 REQUEST_LIMIT_EXCEEDED pauses; no further calls until the budget returns.
+    sf_emulator.set_api_limit(100, used=100)
+    sf_emulator.reset_api_calls()
+    result = _cycle(syncing)
+    assert result.outcome == "failed"
+    state = state_of(syncing)
+    assert (state.phase, state.pause_reason) == ("paused", "over_limit")
+    assert sf_emulator.api_call_total() == 1
+    sf_emulator.set_api_limit(15000, used=10)
+    resumed = _cycle(syncing)  # the dispatcher's later poll
+    assert resumed.outcome == "success"
+    assert state_of(syncing).phase == "on"
+
+
+def test_a_rejected_record_is_marked_failed_and_the_rest_goes_on(syncing, run, sf_emulator):
+    # R11/R12: Salesforce's message is kept; a fix and a retry syncs it.
+    sf_emulator.reject_records(
+        field="Subject", contains="forbidden", message="Subject may not say forbidden"
+    )
+    bad = services.task_create(user=syncing, name="A forbidden task")
+    good = services.task_create(user=syncing, name="A fine task")
+    result = run("push")
+    assert (result.pushed, result.failed, result.outcome) == (1, 1, "partial")
+    row = OutboundChange.objects.get(task=bad)
+    assert row.state == "failed" and "Subject may not say forbidden" in row.last_error
+    assert remote(sf_emulator, good)["Subject"] == "A fine task"
+    # The settings page shows it with Salesforce's message.
+    from django.test import Client
+
+    client = Client()
+    client.force_login(syncing)
+    page = client.get("/settings/").content.decode()
+    assert "Subject may not say forbidden" in page and "A forbidden task" in page
+    # Fix the task, retry: it syncs.
+    services.task_update(task=bad, name="An allowed task")
+    sync_retry_failed(user=syncing)
+    run("push")
+    assert remote(sf_emulator, bad)["Subject"] == "An allowed task"
+    _converged(syncing, sf_emulator)
+
+
+def test_transient_errors_back_off_and_then_succeed(syncing, run, sf_emulator):
+    # R12: 5xx and UNABLE_TO_LOCK_ROW are retried with back-off, bounded.
+    services.task_create(user=syncing, name="Call Ana")
+    sf_emulator.inject_fault(
+        method="POST",
+        path="composite/sobjects",
+        status=503,
+        error_code="SERVER_UNAVAILABLE",
+        times=1,
+    )
+    first = _cycle(syncing, "push")
+    assert first.outcome == "failed"
+    row = OutboundChange.objects.get(user=syncing)
+    assert row.attempts == 1 and row.not_before is not None and row.state == "pending"
+    OutboundChange.objects.update(not_before=None)  # the back-off has passed
+    run("push")
+    _converged(syncing, sf_emulator)
+
+
+def test_a_locked_row_on_a_query_is_retried_within_the_run(syncing, run, sf_emulator):
+    # R12: a transient read error does not fail the run; it is retried with back-off.
+    sf_emulator.create_task(Subject="From Salesforce")
+    sf_emulator.inject_fault(
+        method="GET", path="queryAll", status=500, error_code="UNABLE_TO_LOCK_ROW", times=1
+    )
+    result = run()
+    assert result.pulled == 1
+
+
+def test_an_update_to_a_task_already_deleted_in_salesforce_reaches_the_goal(
+    syncing, run, sf_emulator
+):
+    # R12: 404 ENTITY_IS_DELETED on a delete is the goal state reached.
+    task = services.task_create(user=syncing, name="Call Ana")
+    run()
+    sf_emulator.delete_task(link_of(task).sf_id)
+    services.task_delete(task=task)
+    result = _cycle(syncing, "push")
+    assert result.outcome == "success"
+    assert not OutboundChange.objects.filter(task=task).exists()
+
+
+def test_transient_failures_are_bounded_and_then_surfaced(syncing, sf_emulator):
+    # R11: after a bounded number of attempts the change is failed and shown, not dropped.
+    from tasksync.sync.push import MAX_TRANSIENT_ATTEMPTS
+
+    task = services.task_create(user=syncing, name="Call Ana")
+    sf_emulator.inject_fault(method="POST", path="composite/sobjects", status=503, times=None)
+    for _ in range(MAX_TRANSIENT_ATTEMPTS):
+        OutboundChange.objects.update(not_before=None)
+        _cycle(syncing, "push")
+    row = OutboundChange.objects.get(task=task)
+    assert row.state == "failed" and row.attempts == MAX_TRANSIENT_ATTEMPTS
+    assert SyncState.objects.get(user=syncing).enabled
