@@ -67,5 +67,10 @@ class RunContext:
         if not lease_extend(user_id=self.user.pk, owner=self.lease_owner):
             raise LeaseLost()
 
+    def check_budget(self):
+        from tasksync.sync.budget import check
+
+        check(self.client)
+
     def now(self):
         return timezone.now()

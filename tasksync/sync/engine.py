@@ -22,6 +22,7 @@ from tasksync.models import (
 )
 from tasksync.salesforce import errors
 from tasksync.salesforce.client import SalesforceClient, sf_datetime, soql_id
+from tasksync.sync import budget
 from tasksync.sync import pull as pull_mod
 from tasksync.sync import push as push_mod
 from tasksync.sync.context import RunContext
@@ -54,6 +55,12 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
         SyncState.objects.filter(pk=state.pk).update(rerun_requested=True, push_queued=False)
         return None
     state.refresh_from_db()
+    org = _org_for(state)
+    if budget.org_must_wait(org) and not forced:
+        # R13: at the share and too soon for the budget to have recovered: no call at all.
+        lease_release(user_id=user_id, owner=owner)
+        _pause_org(state.org_id, budget.BudgetReached(org.api_used, org.api_max).args[0])
+        return None
     run = SyncRun.objects.create(user=state.user, trigger=trigger, started_at=timezone.now())
     ctx = None
     try:
@@ -76,8 +83,11 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
         _pause(state, PauseReason.RECONNECT, problem.message)
         run.outcome, run.error = RunOutcome.FAILED, f"Reconnect Salesforce: {problem.message}"
     except errors.OverLimit as problem:
-        _pause(state, PauseReason.OVER_LIMIT, problem.message)
+        _pause_org(state.org_id, problem.message)
         run.outcome, run.error = RunOutcome.FAILED, f"Over API limit: {problem.message}"
+    except budget.BudgetReached as reached:
+        _pause_org(state.org_id, str(reached))
+        run.outcome, run.error = RunOutcome.PARTIAL, str(reached)
     except errors.SalesforceProblem as problem:
         # Transient or unexpected: the next poll retries; nothing was lost (outbox, cursors).
         logger.warning("sync of user %s failed: %s", user_id, problem.message)
@@ -242,17 +252,7 @@ def poll_interval(state: SyncState) -> timedelta:
     """R5 poll interval, stretched as the org nears its API budget share (R13)."""
     base = timedelta(seconds=settings.SYNC_POLL_SECONDS)
     org = _org_for(state)
-    if org is None or not org.api_max:
-        return base
-    share = (org.api_used or 0) / org.api_max
-    budget = settings.SYNC_API_BUDGET_SHARE
-    if share >= budget:
-        return max(base * 10, timedelta(minutes=30))
-    if share >= budget * 0.8:
-        return base * 4
-    if share >= budget * 0.6:
-        return base * 2
-    return base
+    return budget.stretch(base, org.api_used, org.api_max) if org else base
 
 
 def _org_for(state: SyncState):
@@ -276,11 +276,19 @@ def _pause(state: SyncState, reason: str, message: str) -> None:
     SyncState.objects.filter(pk=state.pk).update(
         phase=SyncPhase.PAUSED, pause_reason=reason, message=message[:1000]
     )
-    if reason == PauseReason.OVER_LIMIT:
-        # No spinning: look again once the rolling 24-hour budget has had time to recover.
-        SyncState.objects.filter(pk=state.pk).update(
-            next_poll_at=timezone.now() + timedelta(minutes=30)
-        )
+
+
+def _pause_org(org_id: str, message: str) -> None:
+    """R12/R13: the budget is the org's, so every user of the org waits; no spinning: the
+    dispatcher looks again once the rolling 24-hour budget has had time to recover."""
+    SyncState.objects.filter(org_id=org_id, enabled=True).exclude(
+        phase=SyncPhase.PAUSED, pause_reason__in=[PauseReason.RECONNECT, PauseReason.STAFF]
+    ).update(
+        phase=SyncPhase.PAUSED,
+        pause_reason=PauseReason.OVER_LIMIT,
+        message=message[:1000],
+        next_poll_at=timezone.now() + budget.RECOVERY_WAIT,
+    )
 
 
 def dispatch_due_polls(*, now=None) -> int:

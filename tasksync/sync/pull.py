@@ -86,6 +86,8 @@ def pull(ctx: RunContext, *, import_window_start=None) -> None:
             state.save(update_fields=["watermark", "progress_done", "progress_total"])
             ctx.flush()
         first = False
+        if not page.get("done", True):
+            ctx.check_budget()  # R13: the next page can wait for the budget
 
 
 def _in_doubt_creates(ctx: RunContext) -> list[TaskLink]:

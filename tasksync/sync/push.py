@@ -59,11 +59,15 @@ def push(ctx: RunContext) -> None:
         elif row.operation == OutboxOperation.CREATE:
             creates.append((row, link))
         # An update of a task whose create is in doubt waits for the pull to resolve it (R10).
+    # R13: pushes wait (stay queued) once the org reaches its API budget share.
     for batch in _chunks(creates):
+        ctx.check_budget()
         _push_creates(ctx, batch)
     for batch in _chunks(updates):
+        ctx.check_budget()
         _push_updates(ctx, batch)
     for batch in _chunks(deletes):
+        ctx.check_budget()
         _push_deletes(ctx, batch)
 
 
