@@ -1,0 +1,1 @@
+"""Sync benchmarks (docs/PERFORMANCE.md) and the harness the proof tests share."""

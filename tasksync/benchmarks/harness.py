@@ -1,0 +1,184 @@
+"""What a benchmark (or a proof test) needs around the sync engine, with no browser and no worker:
+an in-process Salesforce emulator on free ports, a throwaway database, Django settings pointed
+at the emulator, and users connected to their own emulated Salesforce users.
+
+Nothing here changes how the engine works: sync cycles are driven by calling
+``tasksync.sync.engine.sync_user`` directly, exactly as a django-q2 worker would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+import environ
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+from django.test import override_settings
+
+_counter = itertools.count(1)
+
+
+@contextlib.contextmanager
+def emulator(data_dir: str | Path | None = None):
+    """Start the Salesforce emulator in background threads on free ports (HTTPS API host, HTTP
+    login host), as ``salesforce_emulator.pytest_plugin`` does; yield its ``EmulatorHandle``."""
+    from salesforce_emulator.server import EmulatorServer
+    from salesforce_emulator.testing import EmulatorHandle
+
+    with contextlib.ExitStack() as stack:
+        if data_dir is None:
+            data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="sf-emulator-"))
+        server = EmulatorServer(data_dir, port=0, login_port=0, reset=True)
+        server.start()
+        stack.callback(server.stop)
+        handle = EmulatorHandle.in_process(server)
+        handle.reset()
+        yield handle
+
+
+def emulator_settings(handle):
+    """Django settings that point the app at the emulator (as ``salesforce_settings`` does)."""
+    return override_settings(
+        SALESFORCE_LOGIN_URL=handle.login_url,
+        SALESFORCE_CLIENT_ID=handle.demo.client_id,
+        SALESFORCE_CLIENT_SECRET=handle.demo.client_secret,
+        SALESFORCE_CA_BUNDLE=handle.ca_bundle,
+        # Pages are measured with Django's test client on a throwaway host.
+        ALLOWED_HOSTS=["*"],
+        SECURE_SSL_REDIRECT=False,
+    )
+
+
+@contextlib.contextmanager
+def throwaway_database(url: str | None = None):
+    """Swap the ``default`` database for a throwaway one while the block runs, and migrate it.
+
+    ``url`` is a DATABASE_URL (it must name a database you are happy to fill and leave behind);
+    without it a temporary SQLite file is created, and deleted afterwards. The user's own
+    database is never opened.
+    """
+    alias = "default"
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="tasksync-bench-"))
+            url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        config = environ.Env.db_url_config(url)
+        if config["ENGINE"] == "django.db.backends.sqlite3":
+            config.setdefault("OPTIONS", {}).update(
+                {
+                    "timeout": 30,
+                    "transaction_mode": "IMMEDIATE",
+                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                }
+            )
+        new_settings = connections.configure_settings({alias: config})[alias]
+        old_settings = connections.settings[alias]
+        old_connection = connections[alias]
+        connections.settings[alias] = new_settings
+        del connections[alias]
+        try:
+            call_command("migrate", verbosity=0, interactive=False)
+            yield new_settings
+        finally:
+            connections[alias].close()
+            connections.settings[alias] = old_settings
+            connections[alias] = old_connection
+
+
+@contextlib.contextmanager
+def jobs_suppressed():
+    """The caller drives every sync cycle itself: jobs that services would queue (django-q2,
+    which runs them inline under the test settings) are not sent, so one measurement is one
+    cycle."""
+    noop = mock.Mock(return_value=None)
+    with (
+        mock.patch("tasksync.sync.jobs_api.enqueue_sync", noop),
+        mock.patch("tasksync.sync.services.enqueue_sync", noop),
+    ):
+        yield noop
+
+
+def connect_user(handle, *, username: str | None = None, sf_user_id: str | None = None):
+    """A local user connected to a Salesforce user of the emulator's demo org (a new one unless
+    ``sf_user_id`` is given), through ``connection_store`` with back-door tokens."""
+    from accounts.connections import connection_store
+    from accounts.models import User
+
+    n = next(_counter)
+    username = username or f"bench-{n}-{time.monotonic_ns()}"
+    if sf_user_id is None:
+        sf_user = handle.call(
+            "create_user",
+            org_id=handle.demo.org_id,
+            username=f"{username}@bench.example",
+            password="password",
+        )
+        sf_user_id, sf_username = sf_user["id"], sf_user["username"]
+    else:
+        sf_username = handle.demo.username
+    user = User.objects.create_user(username=username, password=None, time_zone="UTC")
+    tokens = handle.tokens(user_id=sf_user_id, scope="api id refresh_token")
+    identity = {
+        "organization_id": handle.demo.org_id,
+        "user_id": sf_user_id,
+        "username": sf_username,
+        "display_name": username,
+        "email": f"{username}@bench.example",
+    }
+    connection = connection_store(
+        user=user, token_response=tokens, identity=identity, login_url=handle.login_url
+    )
+    return connection
+
+
+def turn_on(user):
+    """Tick "Sync my tasks with Salesforce" (R3). The first cycle is left to the caller."""
+    from tasksync.sync.services import sync_enable
+
+    return sync_enable(user=user)
+
+
+def cycle(user, trigger: str = "poll"):
+    """One sync cycle of ``user`` (what a worker runs); raises if it was skipped."""
+    from tasksync.sync.engine import sync_user
+
+    run = sync_user(user_id=user.pk, trigger=trigger)
+    if run is None:
+        raise RuntimeError("the sync run was skipped")
+    return run
+
+
+def sf_task_rows(n: int, *, prefix: str = "Task") -> list[dict]:
+    """``n`` plausible Salesforce Task bodies for the emulator back door."""
+    statuses = ("Not Started", "Completed", "In Progress")
+    priorities = ("Normal", "High", "Low")
+    return [
+        {
+            "Subject": f"{prefix} {i}",
+            "Status": statuses[i % 3],
+            "Priority": priorities[i % 3],
+            "ActivityDate": f"2030-{1 + i % 12:02d}-{1 + i % 28:02d}" if i % 4 else None,
+            "Description": f"Details of {prefix.lower()} {i}" if i % 2 else None,
+        }
+        for i in range(n)
+    ]
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def settings_summary() -> dict:
+    db = connections["default"].settings_dict
+    return {
+        "database": db["ENGINE"].rsplit(".", 1)[-1],
+        "api_version": settings.SALESFORCE_API_VERSION,
+    }

@@ -1,0 +1,358 @@
+"""The sync benchmarks of docs/PERFORMANCE.md (B1 first import, B2 push, B3 idle cycle, B5 pages).
+
+API calls are counted exactly by the emulator: those are the figures with targets. Wall times are
+noisy, so each is reported next to a floor measured in the same run against the same emulator
+(simple-salesforce reading or writing the same records with nothing else around it), as a ratio.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tasksync.benchmarks import harness
+from tasksync.salesforce.client import COLLECTION_LIMIT
+
+QUERY_PAGE = 2000  # R13: pulls read up to 2,000 records a call
+# The large user of B3 and B5 is B1's user, once its import is done.
+FULL_SIZES = {"import": 10_000, "push": 1_000, "idle_small": 10}
+QUICK_SIZES = {"import": 2_500, "push": 300, "idle_small": 10}
+RATIO_TARGET = 1.5
+
+
+def import_call_target(n: int) -> int:
+    return math.ceil(n / QUERY_PAGE) + 2
+
+
+def push_call_target(n: int) -> int:
+    return math.ceil(n / COLLECTION_LIMIT) + 2
+
+
+def _median(values):
+    return statistics.median(values) if values else None
+
+
+def _p95(values):
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def _seed_salesforce(handle, sf_user_id: str, n: int, *, prefix: str = "Task") -> None:
+    """``n`` Tasks owned by ``sf_user_id``, last modified an hour ago (inside R4's 24-hour import
+    window, outside the pull's 2-minute overlap, so later idle cycles really are idle)."""
+    today = datetime.now(UTC).date()
+    stamp = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    rows = harness.sf_task_rows(n, prefix=prefix)
+    for i, row in enumerate(rows):
+        if i % 100 in (0, 1):  # ~2% due today or tomorrow: the Command Center has work to show
+            row["ActivityDate"] = (today + timedelta(days=i % 100)).isoformat()
+        row.update(CreatedDate=stamp, LastModifiedDate=stamp, SystemModstamp=stamp)
+    for start in range(0, n, 2000):
+        handle.create_tasks(rows[start : start + 2000], user_id=sf_user_id)
+
+
+def _salesforce_for(handle, sf_user_id: str):
+    """Unmodified simple-salesforce, as the connected user: the floor everything is held to."""
+    token = handle.tokens(user_id=sf_user_id)["access_token"]
+    return handle.salesforce(session_id=token)
+
+
+def _calls(handle) -> tuple[int, dict]:
+    return handle.api_call_total(), handle.api_calls()
+
+
+# --- B1 ----------------------------------------------------------------------------------------
+
+
+def b1_first_import(handle, n: int) -> tuple[dict, object]:
+    """First sync of a user with ``n`` Salesforce tasks: calls, time, and the ratio to
+    ``query_all_iter`` of the same records."""
+    from tasksync.models import ReminderTask, TaskLink
+    from tasksync.sync import pull
+
+    conn = harness.connect_user(handle)
+    user = conn.user
+    _seed_salesforce(handle, conn.sf_user_id, n)
+    harness.turn_on(user)
+    handle.reset_api_calls()
+    run, seconds = harness.timed(harness.cycle, user, "first_sync")
+    calls, by_kind = _calls(handle)
+    imported = ReminderTask.objects.filter(user=user, deleted_at__isnull=True).count()
+    links = TaskLink.objects.filter(user=user, sf_id__isnull=False).count()
+
+    # The floor: the same records read by simple-salesforce's query_all_iter, nothing stored.
+    window = datetime.now(UTC) - pull.FIRST_SYNC_WINDOW
+    # The very query the engine's import sends (R4, R15).
+    soql = pull.import_query(SimpleNamespace(sf_user_id=conn.sf_user_id), window)
+    sf = _salesforce_for(handle, conn.sf_user_id)
+    floors = []
+    for _ in range(3):
+        handle.reset_api_calls()
+        read, floor = harness.timed(lambda: sum(1 for _ in sf.query_all_iter(soql)))
+        floors.append(floor)
+    floor_calls = handle.api_call_total()
+    floor = min(floors)
+    result = {
+        "tasks": n,
+        "imported": imported,
+        "links": links,
+        "floor_records": read,
+        "api_calls": calls,
+        "api_calls_engine": run.api_calls,
+        "api_calls_by_kind": by_kind,
+        "api_call_target": import_call_target(n),
+        "floor_api_calls": floor_calls,
+        "outcome": run.outcome,
+        "seconds": seconds,
+        "floor_seconds": floor,
+        "ratio_to_floor": seconds / floor if floor else None,
+        "ratio_target": RATIO_TARGET,
+    }
+    return result, conn
+
+
+# --- B2 ----------------------------------------------------------------------------------------
+
+
+def _raw_collection(sf, method: str, items: list, *, ids: bool = False) -> list[dict]:
+    results = []
+    for start in range(0, len(items), COLLECTION_LIMIT):
+        chunk = items[start : start + COLLECTION_LIMIT]
+        if ids:
+            params = {"ids": ",".join(chunk), "allOrNone": "false"}
+            results += sf.restful("composite/sobjects", method=method, params=params)
+        else:
+            body = {
+                "allOrNone": False,
+                "records": [{"attributes": {"type": "Task"}, **r} for r in chunk],
+            }
+            results += sf.restful("composite/sobjects", method=method, json=body)
+    return results
+
+
+def _push_step(handle, user, n, label) -> dict:
+    handle.reset_api_calls()
+    run, seconds = harness.timed(harness.cycle, user, "push")
+    calls, by_kind = _calls(handle)
+    count = run.deleted if label == "deletes" else run.pushed
+    return {
+        "records": n,
+        "done": count,
+        "failed": run.failed,
+        "outcome": run.outcome,
+        "api_calls": calls,
+        "api_calls_engine": run.api_calls,
+        "api_calls_by_kind": by_kind,
+        "api_call_target": push_call_target(n),
+        "seconds": seconds,
+    }
+
+
+def b2_push(handle, n: int) -> dict:
+    """``n`` local creates, then ``n`` edits, then ``n`` deletes, each pushed by one cycle; and
+    the same payloads sent as raw sObject Collection calls by simple-salesforce."""
+    from tasksync.models import ReminderTask
+    from tasksync.services import tasks as task_services
+    from tasksync.sync import mapping
+
+    conn = harness.connect_user(handle)
+    user = conn.user
+    harness.turn_on(user)
+    harness.cycle(user, "first_sync")
+    raw_user = handle.call(
+        "create_user",
+        org_id=handle.demo.org_id,
+        username=f"raw-{user.username}@bench.example",
+        password="password",
+    )
+    sf = _salesforce_for(handle, raw_user["id"])
+    statuses = mapping.StatusMap()
+    template = user.subject_template
+    result = {}
+
+    # One transaction per batch of local changes: the outbox rows are the same, the set-up is fast.
+    with harness.jobs_suppressed(), transaction.atomic():
+        tasks = [
+            task_services.task_create(
+                user=user,
+                name=f"Local task {i}",
+                priority="high" if i % 5 == 0 else "normal",
+                due_date=date(2030, 1 + i % 12, 1 + i % 28) if i % 2 else None,
+                details=f"Written here {i}" if i % 3 else "",
+            )
+            for i in range(n)
+        ]
+    result["creates"] = _push_step(handle, user, n, "creates")
+    payloads = [
+        mapping.create_payload(
+            mapping.local_snapshot(t), template=template, statuses=statuses, owner_id=raw_user["id"]
+        )
+        for t in tasks
+    ]
+    created, raw_seconds = harness.timed(_raw_collection, sf, "POST", payloads)
+    raw_ids = [r["id"] for r in created if r.get("success")]
+    result["creates"]["raw_seconds"] = raw_seconds
+    result["creates"]["raw_ok"] = len(raw_ids)
+
+    edited_fields = ["name", "priority", "details"]
+    with harness.jobs_suppressed(), transaction.atomic():
+        for i, task in enumerate(tasks):
+            task_services.task_update(
+                task=task,
+                name=f"Local task {i} (edited)",
+                priority="normal" if task.priority == "high" else "high",
+                details=f"Edited here {i}",
+            )
+    result["edits"] = _push_step(handle, user, n, "edits")
+    tasks = list(ReminderTask.objects.filter(pk__in=[t.pk for t in tasks]).order_by("pk"))
+    updates = [
+        {
+            "id": sf_id,
+            **mapping.update_payload(
+                mapping.local_snapshot(t), edited_fields, template=template, statuses=statuses
+            ),
+        }
+        for sf_id, t in zip(raw_ids, tasks, strict=False)
+    ]
+    updated, raw_seconds = harness.timed(_raw_collection, sf, "PATCH", updates)
+    result["edits"]["raw_seconds"] = raw_seconds
+    result["edits"]["raw_ok"] = sum(1 for r in updated if r.get("success"))
+
+    with harness.jobs_suppressed(), transaction.atomic():
+        for task in tasks:
+            task_services.task_delete(task=task)
+    result["deletes"] = _push_step(handle, user, n, "deletes")
+    deleted, raw_seconds = harness.timed(_raw_collection, sf, "DELETE", raw_ids, ids=True)
+    result["deletes"]["raw_seconds"] = raw_seconds
+    result["deletes"]["raw_ok"] = sum(1 for r in deleted if r.get("success"))
+
+    for step in result.values():
+        raw = step["raw_seconds"]
+        step["ratio_to_raw"] = step["seconds"] / raw if raw else None
+        step["ratio_target"] = RATIO_TARGET
+    return result
+
+
+# --- B3 ----------------------------------------------------------------------------------------
+
+
+def _idle(handle, user, tasks: int, cycles: int) -> dict:
+    harness.cycle(user)  # settle: the first poll after an import also reads the delete log
+    calls, seconds = [], []
+    for _ in range(cycles):
+        handle.reset_api_calls()
+        run, elapsed = harness.timed(harness.cycle, user)
+        calls.append(handle.api_call_total())
+        by_kind = handle.api_calls()
+        seconds.append(elapsed)
+        if run.pulled or run.pushed or run.deleted:
+            raise AssertionError(f"an idle cycle moved records: {run.summary()}")
+    return {
+        "tasks": tasks,
+        "cycles": cycles,
+        "api_calls_per_cycle": calls,
+        "api_calls_max": max(calls),
+        "api_calls_by_kind_last": by_kind,
+        "records_read_last": run.pulled,
+        "api_call_target": 2,
+        "median_seconds": _median(seconds),
+        "p95_seconds": _p95(seconds),
+    }
+
+
+def b3_idle(handle, small_tasks: int, large_conn, large_tasks: int, cycles: int) -> dict:
+    conn = harness.connect_user(handle)
+    _seed_salesforce(handle, conn.sf_user_id, small_tasks, prefix="Small")
+    harness.turn_on(conn.user)
+    harness.cycle(conn.user, "first_sync")
+    small = _idle(handle, conn.user, small_tasks, cycles)
+    large = _idle(handle, large_conn.user, large_tasks, cycles)
+    ratio = large["median_seconds"] / small["median_seconds"] if small["median_seconds"] else None
+    return {"small": small, "large": large, "time_ratio_large_to_small": ratio, "_small": conn}
+
+
+# --- B5 ----------------------------------------------------------------------------------------
+
+
+def _page(client, url: str, requests: int) -> dict:
+    client.get(url)  # warm the template cache and the connection
+    times, queries = [], []
+    for _ in range(requests):
+        with CaptureQueriesContext(connection) as captured:
+            response, elapsed = harness.timed(client.get, url)
+        if response.status_code != 200:
+            raise AssertionError(f"{url} answered {response.status_code}")
+        times.append(elapsed)
+        queries.append(len(captured.captured_queries))
+    return {
+        "queries": max(queries),
+        "queries_min": min(queries),
+        "median_ms": _median(times) * 1000,
+        "p95_ms": _p95(times) * 1000,
+        "requests": requests,
+        "bytes": len(response.content),
+    }
+
+
+def b5_pages(large_conn, large_tasks: int, small_conn, small_tasks: int, requests: int) -> dict:
+    from tasksync.models import ReminderTask
+
+    result = {}
+    for label, conn, n in (("small", small_conn, small_tasks), ("large", large_conn, large_tasks)):
+        client = Client()
+        client.force_login(conn.user)
+        live = ReminderTask.objects.filter(user=conn.user, deleted_at__isnull=True).count()
+        result[label] = {
+            "tasks": n,
+            "live_tasks": live,
+            "command_center": _page(client, reverse("command_center"), requests),
+            "task_list": _page(client, reverse("task_list"), requests),
+        }
+    result["constant_queries"] = all(
+        result["small"][page]["queries"] == result["large"][page]["queries"]
+        for page in ("command_center", "task_list")
+    )
+    return result
+
+
+# --- all ---------------------------------------------------------------------------------------
+
+
+def run_all(handle, *, quick: bool, only: set[str] | None = None, log=print) -> dict:
+    sizes = QUICK_SIZES if quick else FULL_SIZES
+    handle.set_api_limit(max=100_000_000, used=0)
+    wanted = only or {"B1", "B2", "B3", "B5"}
+    out = {"quick": quick, "sizes": sizes, "environment": harness.settings_summary()}
+    large_conn = None
+    if wanted & {"B1", "B3", "B5"}:
+        log(f"B1 first import of {sizes['import']} tasks…")
+        out["B1"], large_conn = b1_first_import(handle, sizes["import"])
+    if "B2" in wanted:
+        log(f"B2 push of {sizes['push']} creates, edits, deletes…")
+        out["B2"] = b2_push(handle, sizes["push"])
+    if wanted & {"B3", "B5"}:
+        log("B3 idle cycles…")
+        b3 = b3_idle(
+            handle, sizes["idle_small"], large_conn, sizes["import"], cycles=3 if quick else 10
+        )
+        small_conn = b3.pop("_small")
+        out["B3"] = b3
+        if "B5" in wanted:
+            log("B5 pages…")
+            out["B5"] = b5_pages(
+                large_conn,
+                sizes["import"],
+                small_conn,
+                sizes["idle_small"],
+                requests=3 if quick else 20,
+            )
+    return out

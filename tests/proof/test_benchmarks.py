@@ -1,0 +1,54 @@
+"""The benchmark command runs, and its exact figures (API calls, SQL queries) meet their targets.
+Wall-time ratios are printed, never asserted: they depend on the machine."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from tasksync.benchmarks.scenarios import QUICK_SIZES, import_call_target, push_call_target
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory, django_db_blocker):
+    # The command makes and migrates its own throwaway database and starts its own emulator.
+    out = tmp_path_factory.mktemp("bench") / "figures.json"
+    with django_db_blocker.unblock():
+        call_command("benchmark_sync", "--quick", "--json", str(out), verbosity=0)
+    data = json.loads(out.read_text())
+    print(json.dumps(data, indent=1))
+    return data
+
+
+def test_it_imports_every_task_in_one_call_per_2000_records(figures):
+    # R4, R13: pulls read up to 2,000 records a call.
+    b1 = figures["B1"]
+    assert b1["imported"] == b1["links"] == QUICK_SIZES["import"]
+    assert b1["api_calls"] <= import_call_target(QUICK_SIZES["import"]), b1["api_calls_by_kind"]
+    assert b1["api_calls"] == b1["api_calls_engine"]
+    print("B1 wall-time ratio to query_all_iter:", round(b1["ratio_to_floor"], 2))
+
+
+@pytest.mark.parametrize("step", ["creates", "edits", "deletes"])
+def test_it_pushes_200_records_a_call(figures, step):
+    # R5, R13: pushes write up to 200 records a call (sObject Collections).
+    b2 = figures["B2"][step]
+    n = QUICK_SIZES["push"]
+    assert (b2["done"], b2["failed"]) == (n, 0)
+    assert b2["api_calls"] <= push_call_target(n), b2["api_calls_by_kind"]
+    assert b2["raw_ok"] == n
+    print(f"B2 {step} wall-time ratio to raw collection calls:", round(b2["ratio_to_raw"], 2))
+
+
+def test_it_spends_at_most_2_calls_on_an_idle_cycle(figures):
+    # R9, R13: an idle cycle costs at most 2 calls, for a small and a large user alike.
+    b3 = figures["B3"]
+    assert b3["small"]["api_calls_max"] <= 2, b3["small"]
+    assert b3["large"]["api_calls_max"] <= 2, b3["large"]
+    print("B3 idle time, large / small:", round(b3["time_ratio_large_to_small"], 2))
+
+
+def test_it_renders_the_task_list_with_a_constant_number_of_queries(figures):
+    # R14: no N+1 on the task list.
+    b5 = figures["B5"]
+    assert b5["small"]["task_list"]["queries"] == b5["large"]["task_list"]["queries"]
