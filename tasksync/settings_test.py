@@ -19,7 +19,9 @@ os.environ.setdefault(
 from tasksync.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405 - jobs run inline unless a test starts a worker
+# Jobs run inline in the test process; tests that start real qcluster workers set
+# TASKSYNC_Q_SYNC=false for those worker processes.
+Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("TASKSYNC_Q_SYNC", "true") == "true"}  # noqa: F405
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
