@@ -10,6 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -79,7 +80,7 @@ def _changes(changes):
     for field, values in changes.items():
         old, new = values if isinstance(values, list) and len(values) == 2 else (None, values)
         rows.append((field, _value(old), _value(new)))
-    return format_html_join(format_html("<br>"), "{}: {} → {}", rows)
+    return format_html_join(mark_safe("<br>"), "{}: {} → {}", rows)
 
 
 def _value(value):

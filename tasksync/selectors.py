@@ -45,7 +45,8 @@ def command_center_for(*, user, now=None) -> CommandCenter:
 
 
 def task_list_for(*, user, status: str | None = None):
-    tasks = ReminderTask.objects.live().for_user(user)
+    # R14: each row shows its sync badge, read from the link and the outbox row in the same query.
+    tasks = ReminderTask.objects.live().for_user(user).select_related("link", "outbound")
     if status in TaskStatus.values:
         tasks = tasks.filter(status=status)
     return tasks

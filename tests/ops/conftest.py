@@ -55,3 +55,37 @@ def make_conflict(user, run_sync, sf_emulator, *, winner, name="Call Ana"):
     run_sync()
     task.refresh_from_db()
     return SyncConflict.objects.get(task=task)
+
+
+@pytest.fixture
+def history(syncing, run, sf_emulator):  # noqa: F811 - fixtures imported above
+    """A synced user with one of everything the admin shows: a synced task, a task Salesforce
+    rejected (failed outbox row), a conflict, runs and events, and django-q2 rows."""
+    make_conflict(syncing, run, sf_emulator, winner="salesforce")
+    sf_emulator.reject_records(field="Subject", contains="forbidden", message="No forbidden")
+    task_services.task_create(user=syncing, name="A forbidden task")
+    run("push")
+    _other_rows()
+    return syncing
+
+
+def _other_rows():
+    from django.contrib.auth.models import Group
+    from django_q.models import Task
+    from django_q.tasks import async_task
+
+    Group.objects.create(name="Sync operators")
+
+    now = timezone.now()
+    for success in (True, False):
+        Task.objects.create(
+            id=f"task-{success}",
+            name=f"sync-poll-{success}",
+            func="tasksync.jobs.sync_user",
+            args=(1, "poll"),
+            started=now,
+            stopped=now,
+            success=success,
+            result="pulled=0" if success else "Traceback: boom",
+        )
+    async_task("tasksync.jobs.dispatch_polls", sync=False)  # a queued row (OrmQ)
