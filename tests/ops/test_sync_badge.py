@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from tasksync.models import OutboundChange, TaskLink
 from tasksync.services import tasks as task_services
-from tests.factories import ReminderTaskFactory
+from tests.factories import ReminderTaskFactory, UserFactory
 
 
 def _row(html, name):
@@ -58,3 +58,12 @@ def test_it_renders_the_task_list_in_a_constant_number_of_queries(
     with django_assert_max_num_queries(8):
         html = signed_in.get(reverse("task_list")).content.decode()
     assert html.count('class="badge ') == len(range(0, count, 3)) + len(range(1, count, 3))
+
+
+def test_it_speaks_spanish_to_a_spanish_speaking_user(client, db):
+    user = UserFactory(language="es")
+    task = ReminderTaskFactory(user=user, name="Llamar a Ana")
+    TaskLink.objects.create(task=task, user=user, org_id="00D1", sf_user_id="0051", sf_id="00T1")
+    client.force_login(user)
+    html = client.get(reverse("task_list")).content.decode()
+    assert 'title="Sincronizada con Salesforce">Sincronizada</span>' in html
