@@ -63,6 +63,8 @@ class SyncStatus:
     last_success_at: object
     failed: list
     org_throttled: bool
+    status_open: str = ""
+    status_complete: str = ""
 
     @property
     def importing(self):
@@ -105,4 +107,6 @@ def sync_status_for(*, user) -> SyncStatus:
         last_success_at=state.last_success_at if state else None,
         failed=failed,
         org_throttled=bool(state and state.pause_reason == "over_limit"),
+        status_open=state.status_open_value if state else "",
+        status_complete=state.status_complete_value if state else "",
     )

@@ -97,3 +97,24 @@ def test_the_run_is_recorded(rep, turn_on, sf_emulator):
     assert state_of(rep).watermark is not None and state_of(rep).watermark > ago(
         minutes=5
     ) - timedelta(minutes=5)
+
+
+def test_it_uses_the_orgs_renamed_statuses_and_shows_the_mapping(rep, turn_on, run, sf_emulator):
+    # R1 (beyond): detected from the org's TaskStatus picklist (IsClosed, IsDefault).
+    from django.test import Client
+
+    from tasksync.services import tasks as services
+
+    sf_emulator.rename_status("Completed", "Done")
+    sf_emulator.rename_status("Not Started", "To Do")
+    sf_emulator.create_task(Subject="Finished in Salesforce", Status="Done")
+    turn_on()
+    assert ReminderTask.objects.get(user=rep).status == "complete"
+    task = services.task_create(user=rep, name="Finish here")
+    services.task_complete(task=task)
+    run("push")
+    assert sf_emulator.get_task(link_of(task).sf_id)["Status"] == "Done"
+    client = Client()
+    client.force_login(rep)
+    page = client.get("/settings/").content.decode()
+    assert "Open ↔ “To Do”, Complete ↔ “Done”" in page
