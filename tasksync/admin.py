@@ -245,7 +245,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
     date_hierarchy = "started_at"
     inlines = [SyncEventInline]
 
-    @admin.display(description=_("duration"), ordering="finished_at")
+    @admin.display(description=_("duration"))
     def took(self, run):
         duration = run.duration
         return f"{duration.total_seconds():.1f} s" if duration is not None else "—"
