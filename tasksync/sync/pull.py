@@ -224,8 +224,11 @@ def _apply_to_link(ctx: RunContext, record: dict, link: TaskLink, row) -> None:
             TaskLink.objects.filter(pk=link.pk).update(sf_system_modstamp=modstamp)
         return
     if row is not None and row.operation == OutboxOperation.DELETE:
-        # R6: an edit that meets a delete is a conflict, and the delete stands.
+        # R6: an edit that meets a delete is a conflict, and the delete stands. Remember the
+        # edit as seen, so a delete that has to wait (back-off) is not recorded again each poll.
         _conflict(ctx, link, "deleted", True, False, ctx.now(), last_modified, "local")
+        link.synced_remote = snapshot
+        link.save(update_fields=["synced_remote", "updated_at"])
         return
     current = mapping.local_snapshot(task)
     updates, changes = {}, {}

@@ -128,3 +128,22 @@ def test_both_sides_agreeing_is_no_conflict(syncing, run, sf_emulator):
     assert not SyncConflict.objects.exists()
     task.refresh_from_db()
     assert task.status == "complete"
+
+
+def test_an_edit_meeting_a_delete_that_must_wait_is_recorded_once(syncing, run, sf_emulator):
+    # R6/R8: the conflict is recorded once even while the delete backs off.
+    from tasksync.models import OutboundChange
+    from tasksync.sync.engine import sync_user
+
+    task = _synced_task(syncing, run)
+    sf_id = link_of(task).sf_id
+    services.task_delete(task=task)
+    sf_emulator.update_task(sf_id, Description="edited after the delete")
+    sf_emulator.inject_fault(method="DELETE", path="composite/sobjects", status=503, times=None)
+    sync_user(user_id=syncing.pk, trigger="poll")
+    sync_user(user_id=syncing.pk, trigger="poll")
+    assert SyncConflict.objects.filter(task=task, field="deleted").count() == 1
+    sf_emulator.clear_faults()
+    OutboundChange.objects.update(not_before=None)
+    run()
+    assert sf_emulator.get_task(sf_id)["IsDeleted"] is True
