@@ -22,8 +22,10 @@ from tasksync.sync.context import RunContext
 
 logger = logging.getLogger(__name__)
 
-# Re-read a little before the watermark: records sharing a timestamp, or committed late by a long
-# transaction, are never skipped (getUpdated docs: latestDateCovered "for safety").
+# The pull cursor trails the time a read started by this much: a record committed late by a long
+# transaction carries an earlier SystemModstamp, and is still read next time (the getUpdated docs'
+# "latestDateCovered" caveat). Records sharing a timestamp are all read: the bound is inclusive.
+# After a quiet period of this length an idle cycle reads nothing again (R9).
 OVERLAP = timedelta(minutes=2)
 FIRST_SYNC_WINDOW = timedelta(hours=24)  # R4
 TASK_FIELDS = (
@@ -52,21 +54,21 @@ def import_query(ctx: RunContext, window_start) -> str:
 
 
 def pull(ctx: RunContext, *, import_window_start=None) -> None:
-    """Read changed Tasks page by page; each page is applied and the watermark moved in one
-    transaction, so a crash loses nothing and repeats nothing harmful.
+    """Read changed Tasks page by page; each page is applied in one transaction.
 
     With ``import_window_start`` (first sync, R4, or a re-enable after 15 days, R7) it reads the
-    tasks modified since then through ``query``; otherwise everything changed since the watermark
-    through ``queryAll``, so deletions still in the recycle bin arrive in the same read.
+    tasks modified since then through ``query``; otherwise everything whose SystemModstamp is at
+    or after the cursor through ``queryAll``, so deletions still in the recycle bin arrive in the
+    same read. The cursor moves only after a complete read: a run that fails half-way reads the
+    same changes again next time, and applying a change twice is a no-op (content comparison).
     """
     state = ctx.state
+    started = ctx.now()
     if import_window_start is not None:
         soql, include_deleted = import_query(ctx, import_window_start), False
-        fallback_watermark = import_window_start
     else:
-        since = (state.watermark or ctx.now() - FIRST_SYNC_WINDOW) - OVERLAP
+        since = state.watermark or started - FIRST_SYNC_WINDOW
         soql, include_deleted = changes_query(ctx, since), True
-        fallback_watermark = state.watermark
     in_doubt = _in_doubt_creates(ctx)
     first = True
     for page in ctx.client.iter_pages(soql, include_deleted=include_deleted):
@@ -76,18 +78,17 @@ def pull(ctx: RunContext, *, import_window_start=None) -> None:
                 state.progress_total = page.get("totalSize", len(records))
                 state.progress_done = 0
             _apply_page(ctx, records, in_doubt)
-            newest = max((sf_datetime(r["SystemModstamp"]) for r in records), default=None)
-            if newest and (state.watermark is None or newest > state.watermark):
-                state.watermark = newest
-            elif state.watermark is None:
-                state.watermark = fallback_watermark
             if import_window_start is not None:
                 state.progress_done += len(records)
-            state.save(update_fields=["watermark", "progress_done", "progress_total"])
+                state.save(update_fields=["progress_done", "progress_total"])
             ctx.flush()
         first = False
         if not page.get("done", True):
             ctx.check_budget()  # R13: the next page can wait for the budget
+    cursor = started - OVERLAP
+    if state.watermark is None or cursor > state.watermark:
+        state.watermark = cursor
+        state.save(update_fields=["watermark"])
 
 
 def _in_doubt_creates(ctx: RunContext) -> list[TaskLink]:

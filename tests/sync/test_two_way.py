@@ -173,3 +173,23 @@ def test_each_user_sees_only_their_own_org(syncing, run, sf_emulator):
     services.task_create(user=other, name="Not synced: other user has no sync")
     run()
     assert sf_emulator.tasks() == []
+
+
+def test_an_idle_cycle_costs_the_same_with_thousands_of_tasks(rep, turn_on, run, sf_emulator):
+    # R9/R13: after a quiet period an idle cycle makes its minimum reads, whatever the task count.
+    from tests.sync.conftest import ago, sf_time
+
+    quiet = sf_time(ago(minutes=10))
+    sf_emulator.create_tasks(
+        [
+            {"Subject": f"Task {i}", "LastModifiedDate": quiet, "SystemModstamp": quiet}
+            for i in range(2500)
+        ]
+    )
+    turn_on()
+    run()  # the first poll after the import also checks the deletion log
+    sf_emulator.reset_api_calls()
+    result = run()
+    calls = sf_emulator.api_calls()
+    assert result.api_calls == sf_emulator.api_call_total() == 1, calls
+    assert calls == {"queryAll": 1}
