@@ -93,6 +93,12 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
         logger.warning("sync of user %s failed: %s", user_id, problem.message)
         run.outcome, run.error = RunOutcome.FAILED, f"{type(problem).__name__}: {problem.message}"
         _schedule_next(state, failed=True)
+    except Exception as exc:
+        # A bug or a database failure: recorded on the run, then raised so the worker logs it.
+        logger.exception("sync of user %s crashed", user_id)
+        run.outcome, run.error = RunOutcome.FAILED, f"Internal error: {type(exc).__name__}"
+        _schedule_next(state, failed=True)
+        raise
     finally:
         if ctx is not None and ctx.events:
             with contextlib.suppress(LeaseLost):

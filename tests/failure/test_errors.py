@@ -179,3 +179,23 @@ def test_transient_failures_are_bounded_and_then_surfaced(syncing, sf_emulator):
     row = OutboundChange.objects.get(task=task)
     assert row.state == "failed" and row.attempts == MAX_TRANSIENT_ATTEMPTS
     assert SyncState.objects.get(user=syncing).enabled
+
+
+def test_an_unexpected_crash_is_recorded_on_the_run_and_raised(syncing, monkeypatch):
+    import pytest
+
+    from tasksync.models import SyncRun
+    from tasksync.sync import push
+
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(push, "push", broken)
+    with pytest.raises(RuntimeError):
+        _cycle(syncing, "push")
+    run = SyncRun.objects.filter(user=syncing).latest("started_at")
+    assert run.outcome == "failed" and run.error == "Internal error: RuntimeError"
+    assert run.finished_at is not None
+    # The lease was released: the next run is not blocked.
+    monkeypatch.undo()
+    assert _cycle(syncing).outcome == "success"
