@@ -34,6 +34,7 @@ def command_center_for(*, user, now=None) -> CommandCenter:
         ReminderTask.objects.live()
         .for_user(user)
         .filter(status=TaskStatus.OPEN, due_date__in=[today, tomorrow])
+        .select_related("link", "outbound")  # each row's sync badge, without a query per task
         .order_by(_HIGH_FIRST, "name", "pk")
     )
     return CommandCenter(

@@ -70,3 +70,15 @@ def test_completing_from_the_command_center_removes_the_task(client, db):
         )
         assert response.url == reverse("command_center")
         assert client.get(reverse("command_center")).context["center"].due_today == []
+
+
+def test_the_command_center_costs_the_same_queries_for_many_tasks(
+    client, db, django_assert_max_num_queries
+):
+    user = UserFactory(time_zone="UTC")
+    for i in range(40):
+        ReminderTaskFactory(user=user, due_date=date(2026, 11, 28), name=f"Task {i}")
+    client.force_login(user)
+    with time_machine.travel(INSTANT, tick=False), django_assert_max_num_queries(8):
+        response = client.get(reverse("command_center"))
+    assert len(response.context["center"].due_today) == 40
