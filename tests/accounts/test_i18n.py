@@ -15,6 +15,7 @@ def test_a_spanish_speaking_user_sees_the_settings_page_in_spanish(client, db):
     html = client.get(reverse("settings")).content.decode()
     assert "Sincronizar mis tareas con Salesforce" in html
     assert "Conecta Salesforce primero." in html
+    assert "Última sincronización correcta" in html and "Nunca" in html
 
 
 def test_the_language_follows_the_browser_when_the_profile_has_none(client, db):
