@@ -48,7 +48,8 @@ def test_it_spends_at_most_2_calls_on_an_idle_cycle(figures):
     print("B3 idle time, large / small:", round(b3["time_ratio_large_to_small"], 2))
 
 
-def test_it_renders_the_task_list_with_a_constant_number_of_queries(figures):
-    # R14: no N+1 on the task list.
+@pytest.mark.parametrize("page", ["command_center", "task_list"])
+def test_it_renders_the_pages_with_a_constant_number_of_queries(figures, page):
+    # R4, R14: no N+1, with 10 tasks or thousands.
     b5 = figures["B5"]
-    assert b5["small"]["task_list"]["queries"] == b5["large"]["task_list"]["queries"]
+    assert b5["small"][page]["queries"] == b5["large"][page]["queries"], b5
