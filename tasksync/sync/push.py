@@ -8,12 +8,14 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from tasksync.models import (
     LinkState,
     OutboundChange,
     OutboxOperation,
     OutboxState,
+    ReminderTask,
     TaskLink,
 )
 from tasksync.salesforce import errors
@@ -80,47 +82,51 @@ def _chunks(items):
 
 
 def _push_creates(ctx: RunContext, batch) -> None:
-    payloads = []
+    payloads, new_links, old_links = [], [], []
     # R10: record the intent before the call, in its own committed transaction. If the worker
     # dies or the response is lost, the link stays "in doubt" and the next pull matches it.
     with transaction.atomic():
         started = ctx.now()
         for i, (row, link) in enumerate(batch):
-            task = row.task
-            values = mapping.local_snapshot(task)
+            values = mapping.local_snapshot(row.task)
             payload = mapping.create_payload(
                 values, template=ctx.template, statuses=ctx.statuses, owner_id=ctx.sf_user_id
             )
-            remote = mapping.remote_snapshot(payload)
             if link is None:
-                link = TaskLink(task=task, user=ctx.user)
+                link = TaskLink(task=row.task, user=ctx.user)
+                new_links.append(link)
+            else:
+                old_links.append(link)
             link.org_id, link.sf_user_id = ctx.org_id, ctx.sf_user_id
             link.state = LinkState.CREATING
             link.create_started_at = started
-            link.synced_local, link.synced_remote = values, remote
-            link.save()
+            link.synced_local, link.synced_remote = values, mapping.remote_snapshot(payload)
+            link.updated_at = started
             batch[i] = (row, link)
             payloads.append(payload)
+        TaskLink.objects.bulk_create(new_links)
+        _write_links(old_links, [*_LINK_FIELDS, "create_started_at"])
     results = _send(ctx, batch, lambda: ctx.client.create_many(payloads))
     if results is None:
         return
     with transaction.atomic():
+        landed = []
         for (row, link), result in zip(batch, results, strict=True):
+            link.create_started_at = None
             if result.get("success"):
                 link.sf_id = result["id"]
-                link.state = LinkState.SYNCED
-                link.create_started_at = None
                 link.last_synced_at = ctx.now()
-                link.save(update_fields=["sf_id", "state", "create_started_at", "last_synced_at"])
                 ctx.run.pushed += 1
                 ctx.pushed(task=row.task, sf_id=link.sf_id, action="create")
-                _settle(row, link)
+                landed.append((row, link, None, None))
             else:
                 # Salesforce answered for this record: it was not created.
-                link.create_started_at = None
                 link.state = LinkState.FAILED
-                link.save(update_fields=["create_started_at", "state"])
                 _record_failure(ctx, row, link, _result_problem(result), action="create")
+        _write_links(
+            [link for _, link in batch], ["sf_id", "state", "create_started_at", "last_synced_at"]
+        )
+        _settle(landed)
         ctx.flush()
 
 
@@ -128,7 +134,7 @@ def _push_creates(ctx: RunContext, batch) -> None:
 
 
 def _push_updates(ctx: RunContext, batch) -> None:
-    sendable, payloads = [], []
+    sendable, payloads, nothing_to_send = [], [], []
     for row, link in batch:
         values = mapping.local_snapshot(row.task)
         fields = [
@@ -138,11 +144,13 @@ def _push_updates(ctx: RunContext, batch) -> None:
             values, fields, template=ctx.template, statuses=ctx.statuses
         )
         if not payload:
-            with transaction.atomic():
-                _settle(row, link, values=values, fields=fields)
+            nothing_to_send.append((row, link, values, fields))
             continue
         sendable.append((row, link, values, fields, payload))
         payloads.append({"id": link.sf_id, **payload})
+    if nothing_to_send:
+        with transaction.atomic():
+            _settle(nothing_to_send)
     if not sendable:
         return
     results = _send(
@@ -151,9 +159,12 @@ def _push_updates(ctx: RunContext, batch) -> None:
     if results is None:
         return
     with transaction.atomic():
+        landed = []
         for (row, link, values, fields, payload), result in zip(sendable, results, strict=True):
             if result.get("success"):
-                link.synced_remote.update(mapping.remote_snapshot({**_as_record(link), **payload}))
+                link.synced_remote.update(
+                    mapping.remote_snapshot({**link.synced_remote, **payload})
+                )
                 ctx.run.pushed += 1
                 ctx.pushed(
                     task=row.task,
@@ -161,7 +172,7 @@ def _push_updates(ctx: RunContext, batch) -> None:
                     action="update",
                     changes={f: [link.synced_local.get(f), values[f]] for f in fields},
                 )
-                _settle(row, link, values=values, fields=fields)
+                landed.append((row, link, values, fields))
                 continue
             problem = _result_problem(result)
             if isinstance(problem, errors.AlreadyDeleted):
@@ -171,11 +182,8 @@ def _push_updates(ctx: RunContext, batch) -> None:
                 _apply_remote_delete(ctx, link, row)
                 continue
             _record_failure(ctx, row, link, problem, action="update")
+        _settle(landed)
         ctx.flush()
-
-
-def _as_record(link: TaskLink) -> dict:
-    return dict(link.synced_remote)
 
 
 # --- deletes ---------------------------------------------------------------------------------
@@ -188,6 +196,7 @@ def _push_deletes(ctx: RunContext, batch) -> None:
         return
     by_id = {r.get("id"): r for r in results if r.get("id")}
     with transaction.atomic():
+        done_links, done_rows = [], []
         for index, (row, link) in enumerate(batch):
             result = by_id.get(link.sf_id) or results[index]
             problem = None if result.get("success") else _result_problem(result)
@@ -195,12 +204,14 @@ def _push_deletes(ctx: RunContext, batch) -> None:
                 # R12: already deleted in Salesforce is the goal state reached.
                 link.state = LinkState.LOCAL_DELETED
                 link.last_synced_at = ctx.now()
-                link.save(update_fields=["state", "last_synced_at"])
-                row.delete()
+                done_links.append(link)
+                done_rows.append(row.pk)
                 ctx.run.deleted += 1
                 ctx.pushed(task=row.task, sf_id=link.sf_id, action="delete")
             else:
                 _record_failure(ctx, row, link, problem, action="delete")
+        _write_links(done_links, ["state", "last_synced_at"])
+        OutboundChange.objects.filter(pk__in=done_rows).delete()
         ctx.flush()
 
 
@@ -228,31 +239,64 @@ def _result_problem(result: dict) -> errors.SalesforceProblem:
     return errors.classify_record_error(errs[0])
 
 
-def _settle(row, link, *, values=None, fields=None) -> None:
-    """The push of ``row`` landed: record what both sides now agree on and drop the row unless
-    the user changed the task again meanwhile (then the newer change stays queued)."""
-    current = OutboundChange.objects.select_for_update().filter(pk=row.pk).first()
-    task = type(row.task).objects.get(pk=row.task_id)
-    fresh = mapping.local_snapshot(task)
-    if values is not None:
-        for field in fields:
-            link.synced_local[field] = values[field]
-        # A name that does not travel (R2 without the placeholder) counts as synced.
-        if "name" in (fields or []) or "name" in (current.fields if current else []):
-            link.synced_local["name"] = values["name"]
-    link.state = LinkState.SYNCED
-    link.save(update_fields=["synced_local", "synced_remote", "state", "updated_at"])
-    if current is None:
+def _write_links(links, fields) -> None:
+    """Save many existing links in one statement (INSERT … ON CONFLICT (id) DO UPDATE): Django's
+    bulk_update builds a CASE per field and row, which is far slower for a batch of 200."""
+    if links:
+        TaskLink.objects.bulk_create(
+            links, update_conflicts=True, unique_fields=["id"], update_fields=fields
+        )
+
+
+_LINK_FIELDS = ["org_id", "sf_user_id", "state", "synced_local", "synced_remote", "updated_at"]
+
+
+def _settle(items) -> None:
+    """These pushes landed: record what both sides now agree on, and drop each outbox row unless
+    the user changed the task again meanwhile (then the newer change stays queued). ``items`` are
+    (row, link, values, fields); values None means "the whole task as sent" (a create).
+
+    Rows are re-read under a lock, so an edit saved while the call was in flight is never lost.
+    Three statements for the whole batch, whatever its size."""
+    if not items:
         return
-    remaining = [f for f in mapping.LOCAL_FIELDS if fresh[f] != link.synced_local.get(f)]
-    remaining = [f for f in remaining if f in (current.fields or mapping.LOCAL_FIELDS)]
-    if remaining:
-        current.operation = OutboxOperation.UPDATE
-        current.fields = remaining
-        current.state = OutboxState.PENDING
-        current.save(update_fields=["operation", "fields", "state"])
-    else:
-        current.delete()
+    rows = {
+        r.pk: r
+        for r in OutboundChange.objects.select_for_update().filter(pk__in=[i[0].pk for i in items])
+    }
+    tasks = {t.pk: t for t in ReminderTask.objects.filter(pk__in=[i[0].task_id for i in items])}
+    now = timezone.now()
+    links, drop, keep = [], [], []
+    for row, link, values, fields in items:
+        current = rows.get(row.pk)
+        if values is not None:
+            for field in fields:
+                link.synced_local[field] = values[field]
+            # A name that does not travel (R2 without the placeholder) counts as synced.
+            if "name" in fields or (current and "name" in (current.fields or [])):
+                link.synced_local["name"] = values["name"]
+        link.state = LinkState.SYNCED
+        link.updated_at = now
+        links.append(link)
+        if current is None:
+            continue
+        fresh = mapping.local_snapshot(tasks[row.task_id])
+        remaining = [
+            f
+            for f in mapping.LOCAL_FIELDS
+            if fresh[f] != link.synced_local.get(f)
+            and f in (current.fields or mapping.LOCAL_FIELDS)
+        ]
+        if remaining:
+            current.operation = OutboxOperation.UPDATE
+            current.fields = remaining
+            current.state = OutboxState.PENDING
+            keep.append(current)
+        else:
+            drop.append(current.pk)
+    _write_links(links, _LINK_FIELDS)
+    OutboundChange.objects.filter(pk__in=drop).delete()
+    OutboundChange.objects.bulk_update(keep, ["operation", "fields", "state"])
 
 
 def _record_failure(ctx, row, link, problem, *, action) -> None:
