@@ -220,9 +220,8 @@ def _apply_to_link(ctx: RunContext, record: dict, link: TaskLink, row) -> None:
     last_modified = sf_datetime(record["LastModifiedDate"])
     changed = [f for f in mapping.REMOTE_FIELDS if snapshot[f] != link.synced_remote.get(f)]
     if not changed:
-        # R9: our own write coming back, or automation that only bumped SystemModstamp.
-        if link.sf_system_modstamp != modstamp:
-            TaskLink.objects.filter(pk=link.pk).update(sf_system_modstamp=modstamp)
+        # R9: our own write coming back, or automation that only bumped SystemModstamp: nothing
+        # to do, and nothing written (the stored SystemModstamp is informational only).
         return
     if row is not None and row.operation == OutboxOperation.DELETE:
         # R6: an edit that meets a delete is a conflict, and the delete stands. Remember the
