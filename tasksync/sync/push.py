@@ -115,6 +115,7 @@ def _push_creates(ctx: RunContext, batch) -> None:
             link.create_started_at = None
             if result.get("success"):
                 link.sf_id = result["id"]
+                link.state = LinkState.SYNCED
                 link.last_synced_at = ctx.now()
                 ctx.run.pushed += 1
                 ctx.pushed(task=row.task, sf_id=link.sf_id, action="create")
@@ -126,7 +127,7 @@ def _push_creates(ctx: RunContext, batch) -> None:
         _write_links(
             [link for _, link in batch], ["sf_id", "state", "create_started_at", "last_synced_at"]
         )
-        _settle(landed)
+        _settle(landed, links_written=True)
         ctx.flush()
 
 
@@ -210,7 +211,9 @@ def _push_deletes(ctx: RunContext, batch) -> None:
                 ctx.pushed(task=row.task, sf_id=link.sf_id, action="delete")
             else:
                 _record_failure(ctx, row, link, problem, action="delete")
-        _write_links(done_links, ["state", "last_synced_at"])
+        TaskLink.objects.filter(pk__in=[link.pk for link in done_links]).update(
+            state=LinkState.LOCAL_DELETED, last_synced_at=ctx.now()
+        )
         OutboundChange.objects.filter(pk__in=done_rows).delete()
         ctx.flush()
 
@@ -251,7 +254,7 @@ def _write_links(links, fields) -> None:
 _LINK_FIELDS = ["org_id", "sf_user_id", "state", "synced_local", "synced_remote", "updated_at"]
 
 
-def _settle(items) -> None:
+def _settle(items, *, links_written: bool = False) -> None:
     """These pushes landed: record what both sides now agree on, and drop each outbox row unless
     the user changed the task again meanwhile (then the newer change stays queued). ``items`` are
     (row, link, values, fields); values None means "the whole task as sent" (a create).
@@ -294,7 +297,8 @@ def _settle(items) -> None:
             keep.append(current)
         else:
             drop.append(current.pk)
-    _write_links(links, _LINK_FIELDS)
+    if not links_written:
+        _write_links(links, _LINK_FIELDS)
     OutboundChange.objects.filter(pk__in=drop).delete()
     OutboundChange.objects.bulk_update(keep, ["operation", "fields", "state"])
 
