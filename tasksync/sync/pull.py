@@ -137,7 +137,7 @@ def _apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) 
 def _match_in_doubt(ctx: RunContext, record: dict, in_doubt: list[TaskLink]) -> TaskLink | None:
     """R10: a Task this connection created whose id we never recorded is the in-doubt create with
     the same content, created after we sent it: link it instead of importing a duplicate."""
-    if record.get("CreatedById") != ctx.sf_user_id:
+    if not in_doubt or record.get("CreatedById") != ctx.sf_user_id:
         return None
     created = sf_datetime(record.get("CreatedDate"))
     snapshot = mapping.remote_snapshot(record)
