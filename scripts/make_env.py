@@ -22,7 +22,6 @@ def main() -> int:
         "DEBUG=true\n"
         f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
         f"TOKEN_ENCRYPTION_KEYS={key}\n"
-        "SYNC_POLL_SECONDS=15\n"
     )
     target.chmod(0o600)
     print(f"Wrote {target} with new development secrets.")
