@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -9,6 +10,9 @@ from tasksync import selectors
 from tasksync.forms import TaskForm
 from tasksync.models import ReminderTask, TaskStatus
 from tasksync.services import tasks as task_services
+
+
+TASKS_PER_PAGE = 100
 
 
 def _own_task(request, pk):
@@ -35,10 +39,11 @@ def command_center(request):
 def task_list(request):
     status = request.GET.get("status", "")
     tasks = selectors.task_list_for(user=request.user, status=status)
+    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "tasks/task_list.html",
-        {"tasks": tasks, "status": status, "statuses": TaskStatus.choices},
+        {"tasks": page.object_list, "page": page, "status": status, "statuses": TaskStatus.choices},
     )
 
 

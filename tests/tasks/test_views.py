@@ -136,3 +136,17 @@ def test_it_escapes_markup_in_task_names(signed_in, user):
     html = signed_in.get(reverse("task_list")).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_task_list_pages_long_lists_with_a_constant_number_of_queries(
+    signed_in, user, django_assert_max_num_queries
+):
+    # R14: every live task is reachable, 100 a page, without a query per task.
+    for i in range(130):
+        ReminderTaskFactory(user=user, name=f"Task {i:03d}", due_date=date(2026, 12, 1))
+    with django_assert_max_num_queries(8):
+        first = signed_in.get(reverse("task_list"))
+    assert len(first.context["tasks"]) == 100
+    assert "Page 1 of 2 (130 tasks)" in first.content.decode()
+    second = signed_in.get(reverse("task_list"), {"page": 2})
+    assert len(second.context["tasks"]) == 30
