@@ -1,0 +1,8 @@
+"""The admin for auditing and repairing the sync (R8, R11, R14).
+
+The log (runs, events, conflicts, links, outbox) is read-only: it says what happened and is never
+edited by hand. Repairs go through the sync services, as two-line actions that report a count and
+are written to Django's admin log. Tokens never appear here (R17).
+"""
+
+from tasksync.admin import audit, states, tasks  # noqa: F401 - registers the admins

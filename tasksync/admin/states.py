@@ -1,0 +1,185 @@
+"""Users' sync states and the staff actions on them (R14)."""
+
+from django.contrib import admin
+from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from tasksync.admin.common import (
+    INTEGER,
+    SALESFORCE_SEARCH,
+    ReadOnlyAdmin,
+    _admin_link,
+    _changelist_link,
+    _connection,
+)
+from tasksync.models import (
+    OutboundChange,
+    OutboxState,
+    PauseReason,
+    SyncRun,
+    SyncState,
+)
+from tasksync.sync import services as sync_services
+
+
+class NeedsReconnectFilter(admin.SimpleListFilter):
+    title = _("Salesforce connection")
+    parameter_name = "connection"
+
+    def lookups(self, request, model_admin):
+        return [("needs_reconnect", _("Needs reconnect")), ("connected", _("Connected"))]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(user__salesforce_connection__state=self.value())
+        return queryset
+
+
+@admin.register(SyncState)
+class SyncStateAdmin(ReadOnlyAdmin):
+    """The user's sync (R14). Changed only through the actions, which call the sync services."""
+
+    list_display = [
+        "id",
+        "user",
+        "enabled",
+        "phase",
+        "pause_reason",
+        "last_success_at",
+        "needs_reconnect",
+        "over_limit",
+        "failed_items",
+        "next_poll_at",
+    ]
+    list_select_related = ["user__salesforce_connection__org"]
+    list_filter = ["enabled", "phase", "pause_reason", NeedsReconnectFilter, "last_success_at"]
+    search_fields = [*SALESFORCE_SEARCH, "org_id", "sf_user_id"]
+    fields = [
+        "user",
+        "enabled",
+        "phase",
+        "pause_reason",
+        "message",
+        "last_success_at",
+        "connection",
+        "needs_reconnect",
+        "over_limit",
+        "failed_items",
+        "runs",
+        "progress_done",
+        "progress_total",
+        "first_enabled_at",
+        "last_enabled_at",
+        "last_disabled_at",
+        "org_id",
+        "sf_user_id",
+        "watermark",
+        "deleted_watermark",
+        "next_poll_at",
+        "status_open_value",
+        "status_complete_value",
+    ]
+    readonly_fields = fields
+    actions = ["sync_now", "resync", "pause", "resume", "retry_failed"]
+
+    def get_queryset(self, request):
+        failed = (
+            OutboundChange.objects.filter(user=OuterRef("user"), state=OutboxState.FAILED)
+            .order_by()
+            .values("user")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(failed_count=Coalesce(Subquery(failed), Value(0), output_field=INTEGER))
+        )
+
+    @admin.display(description=_("needs reconnect"), boolean=True)
+    def needs_reconnect(self, state):
+        connection = _connection(state.user)
+        return connection is not None and connection.state == "needs_reconnect"
+
+    @admin.display(description=_("over API limit"), boolean=True)
+    def over_limit(self, state):
+        if state.pause_reason == PauseReason.OVER_LIMIT:
+            return True
+        connection = _connection(state.user)
+        org = connection.org if connection is not None else None
+        return bool(org and org.api_max and (org.api_used or 0) >= org.api_max)
+
+    @admin.display(description=_("failed items"), ordering="failed_count")
+    def failed_items(self, state):
+        count = getattr(state, "failed_count", 0)
+        if not count:
+            return 0
+        filters = {"user__id__exact": state.user_id, "state__exact": OutboxState.FAILED}
+        return _changelist_link(OutboundChange, count, **filters)
+
+    @admin.display(description=_("Salesforce connection"))
+    def connection(self, state):
+        connection = _connection(state.user)
+        return _admin_link(connection) if connection is not None else "—"
+
+    @admin.display(description=_("sync runs"))
+    def runs(self, state):
+        return _changelist_link(SyncRun, _("Sync runs"), user__id__exact=state.user_id)
+
+    def has_operate_permission(self, request):
+        return request.user.has_perm("tasksync.change_syncstate")
+
+    def _for_each_user(self, request, queryset, service, note):
+        """Call ``service(user=…)`` for each selected user; log and count those it affected."""
+        affected = 0
+        for state in queryset.select_related("user"):
+            if service(user=state.user):
+                self.log_change(request, state, note)
+                affected += 1
+        return affected
+
+    @admin.action(description=_("Sync now"), permissions=["operate"])
+    def sync_now(self, request, queryset):
+        count = self._for_each_user(request, queryset, sync_services.sync_now, "Sync now.")
+        message = ngettext(
+            "Queued %(count)d user for a sync.", "Queued %(count)d users for a sync.", count
+        )
+        self.message_user(request, message % {"count": count})
+
+    @admin.action(description=_("Resync (repair the last 15 days)"), permissions=["operate"])
+    def resync(self, request, queryset):
+        count = self._for_each_user(request, queryset, sync_services.sync_resync, "Resync.")
+        message = ngettext(
+            "Queued %(count)d user for resync.", "Queued %(count)d users for resync.", count
+        )
+        self.message_user(request, message % {"count": count})
+
+    @admin.action(description=_("Pause"), permissions=["operate"])
+    def pause(self, request, queryset):
+        count = self._for_each_user(request, queryset, sync_services.sync_pause, "Paused.")
+        message = ngettext("Paused %(count)d user.", "Paused %(count)d users.", count)
+        self.message_user(request, message % {"count": count})
+
+    @admin.action(description=_("Resume"), permissions=["operate"])
+    def resume(self, request, queryset):
+        count = self._for_each_user(request, queryset, sync_services.sync_resume, "Resumed.")
+        message = ngettext("Resumed %(count)d user.", "Resumed %(count)d users.", count)
+        self.message_user(request, message % {"count": count})
+
+    @admin.action(description=_("Retry failed items"), permissions=["operate"])
+    def retry_failed(self, request, queryset):
+        # R11: failed records go back to the queue after a fix.
+        items = 0
+        for state in queryset.select_related("user"):
+            retried = sync_services.sync_retry_failed(user=state.user)
+            if retried:
+                self.log_change(request, state, f"Retried {retried} failed items.")
+                items += retried
+        message = ngettext(
+            "Queued %(count)d failed item for retry.",
+            "Queued %(count)d failed items for retry.",
+            items,
+        )
+        self.message_user(request, message % {"count": items})
