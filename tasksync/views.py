@@ -11,7 +11,6 @@ from tasksync.forms import TaskForm
 from tasksync.models import ReminderTask, TaskStatus
 from tasksync.services import tasks as task_services
 
-
 TASKS_PER_PAGE = 100
 
 
