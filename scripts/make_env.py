@@ -22,6 +22,8 @@ def main() -> int:
         "DEBUG=true\n"
         f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
         f"TOKEN_ENCRYPTION_KEYS={key}\n"
+        "# The demo polls Salesforce every 15 seconds (production default: 60).\n"
+        "SYNC_POLL_SECONDS=15\n"
     )
     target.chmod(0o600)
     print(f"Wrote {target} with new development secrets.")
