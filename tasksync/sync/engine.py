@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 DELETED_LOG_DAYS = 15  # R7, sObject Get Deleted: the delete log covers 15 days
 DELETED_CHECK_EVERY = timedelta(minutes=5)
+DISPATCH_TOLERANCE = timedelta(seconds=1)
 MAX_ROUNDS = 3
 
 
@@ -109,7 +110,21 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
             _record_usage(ctx)
         run.save()
         lease_release(user_id=user_id, owner=owner)
+        _rerun_if_asked(user_id)
     return run
+
+
+def _rerun_if_asked(user_id: int) -> None:
+    """A change or a job that arrived while this run held the lease asked for another round
+    (``rerun_requested``); if the run had already left its push loop, queue that round now, or
+    the change would wait for the next poll. Claimed with a conditional UPDATE: queued once."""
+    from tasksync.sync.jobs_api import enqueue_sync
+
+    claimed = SyncState.objects.filter(user_id=user_id, enabled=True, rerun_requested=True).update(
+        rerun_requested=False, push_queued=True
+    )
+    if claimed:
+        enqueue_sync(user_id=user_id, trigger=SyncTrigger.PUSH)
 
 
 def _connection(state: SyncState):
@@ -244,14 +259,15 @@ def _succeeded(ctx: RunContext) -> None:
     state.pause_reason = PauseReason.NONE
     state.message = ""
     state.save(update_fields=["last_success_at", "phase", "pause_reason", "message"])
-    _schedule_next(state)
+    # Counted from the run's start, like the dispatcher's own claim, so the poll keeps its beat.
+    _schedule_next(state, since=run.started_at)
 
 
-def _schedule_next(state: SyncState, *, failed: bool = False) -> None:
+def _schedule_next(state: SyncState, *, failed: bool = False, since=None) -> None:
     interval = poll_interval(state)
     if failed:
         interval = max(interval, timedelta(minutes=2))
-    SyncState.objects.filter(pk=state.pk).update(next_poll_at=timezone.now() + interval)
+    SyncState.objects.filter(pk=state.pk).update(next_poll_at=(since or timezone.now()) + interval)
 
 
 def poll_interval(state: SyncState) -> timedelta:
@@ -303,6 +319,9 @@ def dispatch_due_polls(*, now=None) -> int:
     from tasksync.sync.jobs_api import enqueue_sync
 
     now = now or timezone.now()
+    # A poll due within the dispatcher's own jitter counts as due now, or a 5-second poll would
+    # slip to every 10 seconds.
+    now += DISPATCH_TOLERANCE
     due = list(
         SyncState.objects.filter(enabled=True, phase__in=[SyncPhase.ON, SyncPhase.PAUSED])
         .exclude(
