@@ -53,14 +53,20 @@ def local_snapshot(task) -> dict:
     }
 
 
+def _text(value) -> str:
+    """Text from Salesforce as a database can store it: NUL characters are dropped (PostgreSQL
+    text cannot hold them, and no person typed one)."""
+    return (value or "").replace("\x00", "")
+
+
 def remote_snapshot(record: dict) -> dict:
     """A Salesforce record's mapped fields, normalised (a null Description is empty text)."""
     return {
-        "Subject": record.get("Subject") or "",
+        "Subject": _text(record.get("Subject")),
         "Status": record.get("Status"),
         "Priority": record.get("Priority"),
         "ActivityDate": record.get("ActivityDate") or None,
-        "Description": record.get("Description") or "",
+        "Description": _text(record.get("Description")),
     }
 
 

@@ -82,3 +82,9 @@ def test_the_later_change_wins_and_a_tie_goes_to_salesforce():
     assert conflicts.winner(late, early) == "local"
     assert conflicts.winner(early, late) == "salesforce"
     assert conflicts.winner(early, early) == "salesforce"
+
+
+def test_nul_characters_from_salesforce_are_dropped():
+    # Bad input: PostgreSQL text cannot hold NUL; the rest of the text is kept.
+    snapshot = mapping.remote_snapshot({"Subject": "a\x00b", "Description": "c\x00d"})
+    assert (snapshot["Subject"], snapshot["Description"]) == ("ab", "cd")
