@@ -1,9 +1,9 @@
-"""Benchmarks with real workers: B4 (a fleet's poll round) and B6 (propagation time).
+"""Benchmarks with real workers: B6 (propagation time).
 
 Unlike the other benchmarks, these start real ``manage.py qcluster`` processes against the
 throwaway database and the in-process emulator, and let django-q2 run the jobs: what a deployment
 does. They need a database both processes can open: the temporary SQLite file, or PostgreSQL
-through ``--database-url`` (the issue asks for PostgreSQL for B4).
+through ``--database-url``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -170,64 +169,3 @@ def b6_propagation(handle, *, edits: int, poll_seconds: int = 5) -> dict:
                 out.setdefault("salesforce_edits_lost", []).append(value)
         out["salesforce_to_local"] = _quantiles(sf_to_local)
     return out
-
-
-def b4_fleet(handle, *, users: int, worker_processes: int = 2) -> dict:
-    """One poll round for ``users`` sync-enabled users, run by ``worker_processes`` workers."""
-    from tasksync.models import SyncRun, SyncState
-    from tasksync.sync.engine import dispatch_due_polls
-
-    fleet = []
-    for _ in range(users):
-        connection = harness.connect_user(handle)
-        fleet.append(connection.user.pk)
-    now = timezone.now()
-    SyncState.objects.bulk_create(
-        SyncState(
-            user_id=pk,
-            enabled=True,
-            phase="on",
-            org_id=handle.demo.org_id,
-            first_enabled_at=now,
-            last_success_at=now,
-            watermark=now - timedelta(minutes=5),
-            deleted_watermark=now,
-            next_poll_at=now - timedelta(seconds=1),
-        )
-        for pk in fleet
-    )
-    handle.reset_api_calls()
-    with jobs_to_broker():
-        started = time.perf_counter()
-        queued = dispatch_due_polls()
-        dispatcher_seconds = time.perf_counter() - started
-    with workers(
-        handle, clusters=worker_processes, per_cluster=1, poll_seconds=60, scheduler=False
-    ):
-        done = _wait(
-            lambda: (
-                SyncRun.objects.filter(user_id__in=fleet, trigger="poll")
-                .exclude(finished_at=None)
-                .count()
-                >= users
-            ),
-            timeout=max(600, users),
-            step=0.5,
-        )
-    runs = list(SyncRun.objects.filter(user_id__in=fleet, trigger="poll"))
-    first = min(r.started_at for r in runs)
-    last = max(r.finished_at for r in runs if r.finished_at)
-    span = (last - first).total_seconds()
-    calls = handle.api_call_total()
-    return {
-        "users": users,
-        "worker_processes": worker_processes,
-        "queued": queued,
-        "completed": sum(1 for r in runs if r.outcome in ("success", "partial")),
-        "all_done": done,
-        "dispatcher_seconds": round(dispatcher_seconds, 3),
-        "round_seconds": round(span, 2),
-        "users_per_second": round(users / span, 1) if span else None,
-        "api_calls": calls,
-        "api_calls_per_user": round(calls / users, 2),
-    }

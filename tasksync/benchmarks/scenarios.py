@@ -22,8 +22,8 @@ from tasksync.salesforce.client import COLLECTION_LIMIT
 
 QUERY_PAGE = 2000  # R13: pulls read up to 2,000 records a call
 # The large user of B3 and B5 is B1's user, once its import is done.
-FULL_SIZES = {"import": 10_000, "push": 1_000, "idle_small": 10, "fleet": 1_000}
-QUICK_SIZES = {"import": 2_500, "push": 300, "idle_small": 10, "fleet": 50}
+FULL_SIZES = {"import": 10_000, "push": 1_000, "idle_small": 10}
+QUICK_SIZES = {"import": 2_500, "push": 300, "idle_small": 10}
 RATIO_TARGET = 1.5
 
 
@@ -330,7 +330,7 @@ def b5_pages(large_conn, large_tasks: int, small_conn, small_tasks: int, request
 def run_all(handle, *, quick: bool, only: set[str] | None = None, log=print) -> dict:
     sizes = QUICK_SIZES if quick else FULL_SIZES
     handle.set_api_limit(max=100_000_000, used=0)
-    # B4 and B6 start real workers and take minutes: only when asked for by name (--only).
+    # B6 starts real workers and takes minutes: only when asked for by name (--only).
     wanted = only or {"B1", "B2", "B3", "B5"}
     out = {"quick": quick, "sizes": sizes, "environment": harness.settings_summary()}
     large_conn = None
@@ -361,9 +361,4 @@ def run_all(handle, *, quick: bool, only: set[str] | None = None, log=print) -> 
 
         log("B6 propagation with a running worker…")
         out["B6"] = live.b6_propagation(handle, edits=5 if quick else 20)
-    if "B4" in wanted:
-        from tasksync.benchmarks import live
-
-        log(f"B4 one poll round of {sizes.get('fleet', 1000)} users with 2 workers…")
-        out["B4"] = live.b4_fleet(handle, users=sizes.get("fleet", 1000))
     return out

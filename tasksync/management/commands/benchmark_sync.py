@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tasksync.benchmarks import harness, scenarios
 
-CHOICES = {"B1", "B2", "B3", "B4", "B5", "B6"}
+CHOICES = {"B1", "B2", "B3", "B5", "B6"}
 
 
 class Command(BaseCommand):
@@ -36,8 +36,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--only",
-            help="Comma-separated subset of B1,B2,B3,B4,B5,B6. B4 and B6 start real qcluster "
-            "workers and run only when named here.",
+            help="Comma-separated subset of B1,B2,B3,B5,B6. B6 starts a real qcluster worker "
+            "and runs only when named here.",
         )
 
     def handle(self, *args, json_path=None, quick=False, database_url=None, only=None, **options):
@@ -154,19 +154,6 @@ def _rows(results: dict):
                 "",
             )
 
-    b4 = results.get("B4")
-    if b4:
-        name = f"B4 fleet, {b4['users']:,} users, {b4['worker_processes']} workers"
-        yield name, "completed", f"{b4['completed']:,} / {b4['users']:,}", "", ""
-        yield name, "users per second", b4["users_per_second"], "", ""
-        yield (
-            name,
-            "API calls (per user)",
-            f"{b4['api_calls']:,} ({b4['api_calls_per_user']})",
-            "≤ 2 / user",
-            _ok(b4["api_calls_per_user"], 2),
-        )
-        yield name, "dispatcher time", f"{b4['dispatcher_seconds'] * 1000:.0f} ms", "", ""
     b6 = results.get("B6")
     if b6:
         for key, label in (
