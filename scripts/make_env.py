@@ -24,6 +24,8 @@ def main() -> int:
         f"TOKEN_ENCRYPTION_KEYS={key}\n"
         "# The demo polls Salesforce every 15 seconds (production default: 60).\n"
         "SYNC_POLL_SECONDS=15\n"
+        "# Under a minute the poll dispatcher keeps one worker busy: one more for syncing.\n"
+        "Q_WORKERS=3\n"
     )
     target.chmod(0o600)
     print(f"Wrote {target} with new development secrets.")

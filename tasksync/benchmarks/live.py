@@ -127,7 +127,8 @@ def b6_propagation(handle, *, edits: int, poll_seconds: int = 5) -> dict:
     sf_id = TaskLink.objects.get(task=task).sf_id
     out = {"edits": edits, "poll_seconds": poll_seconds}
     with (
-        workers(handle, clusters=1, per_cluster=2, poll_seconds=poll_seconds, scheduler=True),
+        # Three worker processes: with a poll under a minute the dispatcher keeps one busy.
+        workers(handle, clusters=1, per_cluster=3, poll_seconds=poll_seconds, scheduler=True),
         jobs_to_broker(),
     ):
         # Warm up: the cluster has booted once a first pushed edit has landed.
