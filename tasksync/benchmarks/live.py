@@ -22,6 +22,9 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from tasksync.benchmarks import harness
+
+# Captured when this module is first imported (scenarios imports it at load time), before the
+# command's jobs_suppressed() replaces the function with a no-op for the other benchmarks.
 from tasksync.sync.jobs_api import enqueue_sync as _real_enqueue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +88,8 @@ def workers(handle, *, clusters: int, per_cluster: int, poll_seconds: int, sched
 def jobs_to_broker():
     """Queue jobs into django-q2's broker (the database), not inline, and with the real enqueue
     (the other benchmarks suppress it)."""
+    if isinstance(_real_enqueue, mock.Mock):
+        raise RuntimeError("live.py was imported after jobs were suppressed")
     with (
         mock.patch.object(Conf, "SYNC", False),
         mock.patch("tasksync.sync.jobs_api.enqueue_sync", _real_enqueue),

@@ -17,7 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tasksync.benchmarks import harness
+from tasksync.benchmarks import harness, live
 from tasksync.salesforce.client import COLLECTION_LIMIT
 
 QUERY_PAGE = 2000  # R13: pulls read up to 2,000 records a call
@@ -357,8 +357,6 @@ def run_all(handle, *, quick: bool, only: set[str] | None = None, log=print) -> 
                 requests=3 if quick else 20,
             )
     if "B6" in wanted:
-        from tasksync.benchmarks import live
-
         log("B6 propagation with a running worker…")
         out["B6"] = live.b6_propagation(handle, edits=5 if quick else 20)
     return out
