@@ -8,6 +8,7 @@ error classified by ``tasksync.salesforce.errors``; every call counted, and the 
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -55,6 +56,12 @@ def sf_datetime(value: str | None) -> datetime | None:
     """Parse Salesforce's ``2026-11-28T13:36:10.000+0000``."""
     if not value:
         return None
+    return _parse_sf_datetime(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_sf_datetime(value: str) -> datetime:
+    # Cached: the records of one page share a few timestamps, and datetimes are immutable.
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
 
 

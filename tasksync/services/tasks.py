@@ -9,6 +9,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
+from tasksync.bulk import insert_many
 from tasksync.models import ReminderTask, TaskPriority, TaskStatus
 from tasksync.models.tasks import TaskOrigin
 from tasksync.signals import local_task_changed
@@ -118,7 +119,7 @@ def task_build_import(*, user, values: dict) -> ReminderTask:
     """An unsaved task imported from Salesforce (R4), validated like any other; raises
     ValidationError. The user is known to exist, so it is left out of validation (no query)."""
     task = ReminderTask(
-        user=user,
+        user_id=user.pk,  # the id: setting the instance costs more than the rest of the build
         origin=TaskOrigin.SALESFORCE,
         completed_at=timezone.now() if values["status"] == TaskStatus.COMPLETE else None,
         **values,
@@ -128,5 +129,5 @@ def task_build_import(*, user, values: dict) -> ReminderTask:
 
 
 def task_bulk_import(*, tasks: list[ReminderTask]) -> list[ReminderTask]:
-    """Save tasks built by ``task_build_import`` in one statement."""
-    return ReminderTask.objects.bulk_create(tasks)
+    """Save tasks built by ``task_build_import`` in a few statements."""
+    return insert_many(tasks)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from tasksync.bulk import insert_many
 from tasksync.models import Direction, SyncEvent, SyncRun, SyncState
 from tasksync.sync.lease import LeaseLost, lease_extend
 from tasksync.sync.mapping import StatusMap
@@ -37,9 +38,11 @@ class RunContext:
     def event(self, *, direction, action, task=None, sf_id="", changes=None, ok=True, message=""):
         self.events.append(
             SyncEvent(
-                run=self.run,
-                user=self.user,
-                task=task,
+                # Ids rather than instances: thousands of events a run, and the descriptors
+                # that set related instances are the slow part of building one.
+                run_id=self.run.pk,
+                user_id=self.user.pk,
+                task_id=task.pk if task is not None else None,
                 sf_id=sf_id or "",
                 direction=direction,
                 action=action,
@@ -58,7 +61,7 @@ class RunContext:
     def flush(self):
         """Write the buffered events and counters; check we still hold the lease."""
         if self.events:
-            SyncEvent.objects.bulk_create(self.events)
+            insert_many(self.events)
             self.events = []
         self.run.api_calls = self.client.calls
         self.run.save(

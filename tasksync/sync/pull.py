@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from tasksync.bulk import insert_many
 from tasksync.models import (
     LinkState,
     OutboundChange,
@@ -178,21 +179,23 @@ def _import(ctx: RunContext, records: list[dict]) -> None:
         return
     tasks = task_services.task_bulk_import(tasks=[task for _, _, task in built])
     now = ctx.now()
-    TaskLink.objects.bulk_create(
-        TaskLink(
-            task=task,
-            user=ctx.user,
-            org_id=ctx.org_id,
-            sf_user_id=ctx.sf_user_id,
-            sf_id=record["Id"],
-            state=LinkState.SYNCED,
-            synced_local=mapping.local_snapshot(task),
-            synced_remote=snapshot,
-            sf_system_modstamp=sf_datetime(record["SystemModstamp"]),
-            sf_last_modified=sf_datetime(record["LastModifiedDate"]),
-            last_synced_at=now,
-        )
-        for (record, snapshot, _), task in zip(built, tasks, strict=True)
+    insert_many(
+        [
+            TaskLink(
+                task_id=task.pk,
+                user_id=ctx.user.pk,
+                org_id=ctx.org_id,
+                sf_user_id=ctx.sf_user_id,
+                sf_id=record["Id"],
+                state=LinkState.SYNCED,
+                synced_local=mapping.local_snapshot(task),
+                synced_remote=snapshot,
+                sf_system_modstamp=sf_datetime(record["SystemModstamp"]),
+                sf_last_modified=sf_datetime(record["LastModifiedDate"]),
+                last_synced_at=now,
+            )
+            for (record, snapshot, _), task in zip(built, tasks, strict=True)
+        ]
     )
     for (record, _, _), task in zip(built, tasks, strict=True):
         ctx.pulled(task=task, sf_id=record["Id"], action="import")

@@ -1,0 +1,112 @@
+"""Bulk INSERT of many model instances, for the sync's large batches (a first import writes a
+task, a link and a history event for each of thousands of Salesforce records).
+
+Django's ``bulk_create`` compiles every value of every row through the full field machinery
+(``pre_save``, ``get_db_prep_save``, one placeholder expression per value): for 30,000 rows of a
+dozen columns that is most of an import's time. Here each column's conversion is chosen once,
+values that the database driver takes as they are (text, numbers, booleans, keys) are passed
+through, and each statement is plain SQL with ``RETURNING`` the primary keys. The rows written
+are the same as ``bulk_create``'s (``tests/sync/test_bulk.py`` compares them column by column).
+
+Scope, on purpose: concrete fields of a plain model with an auto primary key; no signals (neither
+does ``bulk_create``), no multi-table inheritance, no conflict handling. Anything else goes
+through ``bulk_create``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from django.db import connections, models, router
+from django.db.models.fields import AutoFieldMixin
+
+# Values of these exact types go to the database drivers (sqlite3, psycopg) as they are.
+_PLAIN = (str, int, bool, float, type(None))
+
+
+def _column_converter(field, connection) -> Callable[[models.Model], object]:
+    """How one column's value is read from an instance, decided once per statement."""
+    attname = field.attname
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        # As bulk_create, the instance is stamped with the time it is saved; one time for the
+        # whole statement (bulk_create reads the clock once per row).
+        stamp = []
+
+        def auto_now_value(obj):
+            if not stamp:
+                value = field.pre_save(obj, add=True)
+                stamp.append((value, field.get_db_prep_save(value, connection)))
+            setattr(obj, attname, stamp[0][0])
+            return stamp[0][1]
+
+        return auto_now_value
+    if isinstance(field, models.DateTimeField):
+        adapt = connection.ops.adapt_datetimefield_value
+        # Import batches share a handful of timestamps: adapt each distinct value once.
+        cache: dict = {}
+
+        def datetime_value(obj):
+            value = getattr(obj, attname)
+            if value is None:
+                return None
+            try:
+                return cache[value]
+            except KeyError:
+                cache[value] = adapted = adapt(field.get_prep_value(value))
+                return adapted
+
+        return datetime_value
+    if isinstance(field, models.DateField):
+        adapt = connection.ops.adapt_datefield_value
+        return lambda obj: adapt(getattr(obj, attname))
+    if field.is_relation or isinstance(
+        field, models.CharField | models.TextField | models.IntegerField | models.BooleanField
+    ):
+
+        def plain_value(obj):
+            value = getattr(obj, attname)
+            if type(value) in _PLAIN:
+                return value
+            return field.get_db_prep_save(value, connection)  # e.g. a TextChoices member
+
+        return plain_value
+    return lambda obj: field.get_db_prep_save(getattr(obj, attname), connection)
+
+
+def insert_many(objs: Sequence[models.Model], *, using: str | None = None) -> list:
+    """INSERT unsaved ``objs`` (all of one model) and set their primary keys, in as few
+    statements as the database's parameter limit allows. Returns ``objs``."""
+    if not objs:
+        return list(objs)
+    model = type(objs[0])
+    opts = model._meta
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    if (
+        opts.parents
+        or not isinstance(opts.pk, AutoFieldMixin)
+        or not connection.features.can_return_rows_from_bulk_insert
+    ):
+        return model._default_manager.using(using).bulk_create(objs)
+    fields = [f for f in opts.concrete_fields if f is not opts.pk]
+    for obj in objs:
+        # The "cannot save with an unsaved related object" check, as bulk_create does.
+        obj._prepare_related_fields_for_save(operation_name="insert_many")
+    qn = connection.ops.quote_name
+    converters = [_column_converter(f, connection) for f in fields]
+    columns = ", ".join(qn(f.column) for f in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Quoted names from the model's own metadata; every value is a parameter.
+    head = f"INSERT INTO {qn(opts.db_table)} ({columns}) VALUES "  # noqa: S608
+    tail = f" RETURNING {qn(opts.pk.column)}"
+    batch = max(1, connection.ops.bulk_batch_size(fields, objs))
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), batch):
+            chunk = objs[start : start + batch]
+            params = [convert(obj) for obj in chunk for convert in converters]
+            cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)
+            for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                obj.pk = pk
+                obj._state.adding = False
+                obj._state.db = using
+    return list(objs)
