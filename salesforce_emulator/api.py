@@ -147,8 +147,11 @@ def _rows_for(emu: Emulator, org_id: str, sobject: str, include_all: bool) -> li
     ]
 
 
+_FIELD_MAPS = {name: field_map(name) for name in OBJECTS}
+
+
 def render_row(row: dict, fields: list[str], sobject: str, version: str) -> dict:
-    fmap = field_map(sobject)
+    fmap = _FIELD_MAPS[sobject]
     out: dict = {
         "attributes": {
             "type": sobject,

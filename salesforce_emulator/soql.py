@@ -8,9 +8,11 @@ LIMIT, OFFSET. Errors: MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE (all HTTP 40
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cmp_to_key
+from functools import lru_cache
 
 from . import ids
 from .clock import is_date, parse_datetime_ms
@@ -395,12 +397,19 @@ def parse(text: str) -> Query:
 _STRINGY = {"id", "reference", "string", "textarea", "combobox", "picklist"}
 
 
+@lru_cache(maxsize=65_536)
+def _norm_id(value: str) -> str:
+    # The checksum behind is_valid/to18 is the costly part of evaluating a query: ids repeat
+    # (every row of a user has the same OwnerId), so the normal form is memoised.
+    return ids.to18(value).lower() if ids.is_valid(value) else value.casefold()
+
+
 def _norm(fld: Field, value):
     """Comparable form: strings compare case-insensitively in SOQL; ids 15/18 interchangeable."""
     if value is None:
         return None
-    if fld.type in ("id", "reference") and ids.is_valid(value):
-        return ids.to18(value).lower()
+    if fld.type in ("id", "reference") and isinstance(value, str):
+        return _norm_id(value)
     if fld.type in _STRINGY:
         return str(value).casefold()
     if fld.type == "boolean":
@@ -408,7 +417,7 @@ def _norm(fld: Field, value):
     return value
 
 
-def _like(pattern: str, value: str) -> bool:
+def _like_regex(pattern: str) -> re.Pattern:
     regex, i = "", 0
     while i < len(pattern):
         ch = pattern[i]
@@ -418,52 +427,87 @@ def _like(pattern: str, value: str) -> bool:
             continue
         regex += ".*" if ch == "%" else "." if ch == "_" else re.escape(ch)
         i += 1
-    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
+    return re.compile(regex, re.IGNORECASE | re.DOTALL)
+
+
+def _like(pattern: str, value: str) -> bool:
+    return _like_regex(pattern).fullmatch(value) is not None
+
+
+Predicate = Callable[[dict], bool]
+
+
+def compile_where(node) -> Predicate:
+    """The WHERE tree as one function of a row; literals are normalised once, not per row."""
+    if node is None:
+        return lambda row: True
+    if isinstance(node, BoolOp):
+        parts = [compile_where(a) for a in node.args]
+        if node.op == "and":
+            return lambda row: all(p(row) for p in parts)
+        if node.op == "or":
+            return lambda row: any(p(row) for p in parts)
+        inner = parts[0]
+        return lambda row: not inner(row)
+    fld: Field = node.field
+    name, op = fld.name, node.op
+    if op in ("in", "not in"):
+        # Normal forms are str/int/float/bool/None: hashable, and equal ones hash alike.
+        values = frozenset(_norm(fld, v) for v in node.value)
+        if op == "in":
+            return lambda row: _norm(fld, row.get(name)) in values
+        return lambda row: _norm(fld, row.get(name)) not in values
+    if op == "like":
+        regex = _like_regex(str(node.value))
+        return lambda row: (
+            _norm(fld, row.get(name)) is not None
+            and regex.fullmatch(str(row.get(name))) is not None
+        )
+    right = _norm(fld, node.value)
+    if op == "=":
+        return lambda row: _norm(fld, row.get(name)) == right
+    if op == "!=":
+        return lambda row: _norm(fld, row.get(name)) != right
+    if right is None:
+        return lambda row: False  # null never compares < or >
+    compare = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+
+    def ordered(row: dict) -> bool:
+        left = _norm(fld, row.get(name))
+        return left is not None and compare(left, right)
+
+    return ordered
 
 
 def matches(node, row: dict) -> bool:
-    if node is None:
-        return True
-    if isinstance(node, BoolOp):
-        if node.op == "and":
-            return all(matches(a, row) for a in node.args)
-        if node.op == "or":
-            return any(matches(a, row) for a in node.args)
-        return not matches(node.args[0], row)
-    fld: Field = node.field
-    left = _norm(fld, row.get(fld.name))
-    if node.op in ("in", "not in"):
-        found = left in [_norm(fld, v) for v in node.value]
-        return found if node.op == "in" else not found
-    if node.op == "like":
-        return left is not None and _like(str(node.value), str(row.get(fld.name)))
-    right = _norm(fld, node.value)
-    if node.op == "=":
-        return left == right
-    if node.op == "!=":
-        return left != right
-    if left is None or right is None:
-        return False  # null never compares < or >
-    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[node.op]
+    return compile_where(node)(row)
 
 
-def _compare(orders: list[Order], a: dict, b: dict) -> int:
-    for o in orders:
-        va, vb = _norm(o.field, a.get(o.field.name)), _norm(o.field, b.get(o.field.name))
-        if va == vb:
-            continue
-        if va is None or vb is None:
-            return -1 if (va is None) == o.nulls_first else 1
-        result = -1 if va < vb else 1
-        return -result if o.desc else result
-    return 0
+def _sort(rows: list[dict], orders: list[Order]) -> None:
+    """Stable sort, in place, one pass per ORDER BY item from the last to the first.
+
+    Each pass sorts on a key computed once per row: (rank, normal form), where the rank puts
+    nulls where NULLS FIRST/LAST says whatever the direction. `reverse=True` keeps ties in
+    their input order, so the result is the lexicographic order, ties left as they came.
+    """
+    for o in reversed(orders):
+        fld, name = o.field, o.field.name
+        # Ascending: rank 0 sorts first. Descending (reversed): rank 2 sorts first.
+        null_rank = 0 if o.nulls_first != o.desc else 2
+
+        def key(row: dict, fld=fld, name=name, null_rank=null_rank) -> tuple:
+            value = _norm(fld, row.get(name))
+            return (null_rank, None) if value is None else (1, value)
+
+        rows.sort(key=key, reverse=o.desc)
 
 
 def execute(query: Query, rows: list[dict]) -> list[dict]:
     """Filter, sort, offset and limit. Rows keep their input order when ORDER BY ties."""
-    out = [r for r in rows if matches(query.where, r)]
+    predicate = compile_where(query.where)
+    out = [r for r in rows if predicate(r)]
     if query.order:
-        out.sort(key=cmp_to_key(lambda a, b: _compare(query.order, a, b)))
+        _sort(out, query.order)
     if query.offset:
         out = out[query.offset :]
     if query.limit is not None:
