@@ -123,9 +123,16 @@ def _batch_size(req: Request) -> int:
     return max(200, min(DEFAULT_BATCH, int(m.group(1))))
 
 
-def _rows_for(emu: Emulator, org_id: str, sobject: str, include_all: bool) -> list[dict]:
+# Load only the tasks that can match the query's indexed conditions (soql.prefilter); the whole
+# WHERE is still evaluated by soql.execute. False loads every task of the org (for comparison).
+QUERY_PREFILTER = True
+
+
+def _rows_for(emu: Emulator, org_id: str, parsed: soql.Query, include_all: bool) -> list[dict]:
+    sobject = parsed.sobject
     if sobject == "Task":
-        rows = emu.store.tasks(org_id)
+        where = soql.prefilter(parsed) if QUERY_PREFILTER else []
+        rows = emu.store.tasks(org_id, where)
         if not include_all:
             # query() hides the recycle bin and archived activities (reference §1.2, §2.1).
             rows = [r for r in rows if not r["IsDeleted"] and not r["IsArchived"]]
@@ -170,7 +177,7 @@ def query(emu: Emulator, req: Request, version: str, user: dict, include_all: bo
         parsed = soql.parse(req.query.get("q", ""))
     except soql.SoqlError as exc:
         return sf_error(400, exc.code, exc.message)
-    rows = soql.execute(parsed, _rows_for(emu, user["org_id"], parsed.sobject, include_all))
+    rows = soql.execute(parsed, _rows_for(emu, user["org_id"], parsed, include_all))
     if parsed.count:
         return Response.json({"totalSize": len(rows), "done": True, "records": []})
     cursor = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -77,6 +77,13 @@ CREATE TABLE IF NOT EXISTS tasks (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, "Id" TEXT NOT NULL UNIQUE, org_id TEXT NOT NULL,
     deleted_ms INTEGER, {_TASK_COLUMNS});
 CREATE INDEX IF NOT EXISTS tasks_org ON tasks (org_id);
+CREATE INDEX IF NOT EXISTS tasks_org_owner_modstamp ON tasks (org_id, "OwnerId", "SystemModstamp");
+CREATE INDEX IF NOT EXISTS tasks_org_modstamp ON tasks (org_id, "SystemModstamp");
+CREATE INDEX IF NOT EXISTS tasks_recycle_bin ON tasks (org_id, deleted_ms) WHERE "IsDeleted" = 1;
+CREATE INDEX IF NOT EXISTS tasks_to_archive ON tasks (org_id, "ActivityDate", "CreatedDate")
+    WHERE "IsArchived" = 0 AND "IsClosed" = 1;
+CREATE TABLE IF NOT EXISTS task_irregular (
+    org_id TEXT NOT NULL, field TEXT NOT NULL, PRIMARY KEY (org_id, field));
 """
 
 _TABLES = [
@@ -90,6 +97,7 @@ _TABLES = [
     "sessions",
     "api_usage",
     "tasks",
+    "task_irregular",
 ]
 
 
@@ -102,7 +110,12 @@ class Store:
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
+        flagged = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'task_irregular'"
+        ).fetchone()
         self.conn.executescript(SCHEMA)
+        if not flagged:
+            self._flag_irregular_rows()  # a file from before the flags existed
 
     def close(self) -> None:
         with self.lock:
@@ -468,22 +481,39 @@ class Store:
                 self.record_api_call(org_id, used)
 
     # -- tasks --------------------------------------------------------------------------------
+    # All writes of the columns a query may pre-filter on (PREFILTER_COLUMNS) go through
+    # insert_task/update_task, which flag irregular values (see is_regular).
     def insert_task(self, org_id: str, row: dict) -> None:
         cols = ["org_id", "deleted_ms", *row.keys()]
         values = [org_id, None, *(_to_sql(v) for v in row.values())]
         sql = "INSERT INTO tasks ({}) VALUES ({})".format(  # noqa: S608 - schema column names
             ", ".join(f'"{c}"' for c in cols), ", ".join("?" * len(cols))
         )
-        self.x(sql, values)
+        with self.tx():
+            self.conn.execute(sql, values)
+            for col, value in zip(cols[2:], values[2:], strict=True):
+                if not is_regular(col, value):
+                    self.conn.execute(
+                        "INSERT OR IGNORE INTO task_irregular VALUES (?, ?)", (org_id, col)
+                    )
 
     def update_task(self, task_id: str, changes: dict) -> None:
         if not changes:
             return
+        values = [_to_sql(v) for v in changes.values()]
         sets = ", ".join(f'"{c}" = ?' for c in changes)
-        self.x(
-            f'UPDATE tasks SET {sets} WHERE "Id" = ?',  # noqa: S608 - schema column names
-            [*(_to_sql(v) for v in changes.values()), task_id],
-        )
+        with self.tx():
+            for col, value in zip(changes, values, strict=True):
+                if not is_regular(col, value):
+                    self.conn.execute(
+                        "INSERT OR IGNORE INTO task_irregular"
+                        ' SELECT org_id, ? FROM tasks WHERE "Id" = ?',
+                        (col, task_id),
+                    )
+            self.conn.execute(
+                f'UPDATE tasks SET {sets} WHERE "Id" = ?',  # noqa: S608 - schema column names
+                [*values, task_id],
+            )
 
     def task(self, task_id: str, org_id: str | None = None) -> dict | None:
         if not ids.is_valid(task_id):
@@ -493,17 +523,73 @@ class Store:
             return None
         return _from_sql(row)
 
-    def tasks(self, org_id: str) -> list[dict]:
-        return [
-            _from_sql(r)
-            for r in self.q("SELECT * FROM tasks WHERE org_id = ? ORDER BY seq", (org_id,))
-        ]
+    def tasks(self, org_id: str, where: Iterable[tuple[str, str, tuple]] = ()) -> list[dict]:
+        """The org's tasks in insertion order, optionally narrowed in SQL by `where`.
+
+        `where` holds (column, op, values) conditions, all to hold: op is one of = < <= > >=
+        with one value, or "in" with several, values in their stored form (18-char ids,
+        epoch ms). A condition is applied only where it is exact: on a PREFILTER_COLUMNS
+        column that holds no irregular value in this org; the others are ignored, so the
+        answer is always a superset of the rows that satisfy `where` (soql.prefilter).
+        """
+        sql, params = "SELECT * FROM tasks WHERE org_id = ?", [org_id]
+        where = list(where)
+        if where:
+            irregular = {
+                r["field"]
+                for r in self.q("SELECT field FROM task_irregular WHERE org_id = ?", (org_id,))
+            }
+            for column, op, values in where:
+                if column not in PREFILTER_COLUMNS or column in irregular or not values:
+                    continue
+                if op == "in" and len(values) <= _MAX_IN:
+                    sql += f' AND "{column}" IN ({", ".join("?" * len(values))})'
+                elif op in _SQL_COMPARISONS and len(values) == 1:
+                    sql += f' AND "{column}" {op} ?'
+                else:
+                    continue
+                params.extend(values)
+        return [_from_sql(r) for r in self.q(sql + " ORDER BY seq", params)]
+
+    def _flag_irregular_rows(self) -> None:
+        cols = sorted(PREFILTER_COLUMNS)
+        select = ", ".join(f'"{c}"' for c in cols)
+        flags = set()
+        with self.tx():
+            for row in self.conn.execute(f"SELECT org_id, {select} FROM tasks"):  # noqa: S608
+                flags.update((row["org_id"], c) for c in cols if not is_regular(c, row[c]))
+            self.conn.executemany("INSERT OR IGNORE INTO task_irregular VALUES (?, ?)", flags)
 
     def purge_task(self, task_id: str) -> None:
         self.x('DELETE FROM tasks WHERE "Id" = ?', (task_id,))
 
 
 _BOOL_FIELDS = {f.name for f in TASK_FIELDS if f.type == "boolean"}
+
+# -- the query pre-filter -------------------------------------------------------------------
+# A query on Task loads only the rows that can match its indexed conditions (soql.prefilter,
+# store.tasks(where=)), then evaluates the whole WHERE in Python as before. For that to be
+# exact, SQL must compare the stored values the way SOQL does, which holds for "regular" values:
+# ids in their canonical 18-char form (SOQL's case-insensitive, 15/18-char comparison of two
+# ids is then plain equality), and dateTimes as integer milliseconds. Every write keeps them so
+# except for back-door values (an Id or CreatedById given in any form); a write that stores an
+# irregular value records (org, column) in task_irregular, and that column is never pre-filtered
+# in that org again (until a reset).
+_ID_COLUMNS = frozenset(f.name for f in TASK_FIELDS if f.type in ("id", "reference"))
+_DATETIME_COLUMNS = frozenset(f.name for f in TASK_FIELDS if f.type == "datetime")
+PREFILTER_COLUMNS = _ID_COLUMNS | _DATETIME_COLUMNS
+_SQL_COMPARISONS = {"=", "<", "<=", ">", ">="}
+_MAX_IN = 500  # well under SQLite's limit on bound parameters
+_INT64 = range(-(2**63), 2**63)
+
+
+def is_regular(column: str, value) -> bool:
+    """Whether SQL compares this stored value exactly as SOQL would (see above)."""
+    if value is None or column not in PREFILTER_COLUMNS:
+        return True
+    if column in _ID_COLUMNS:
+        return isinstance(value, str) and len(value) == 18 and ids.is_valid(value)
+    return type(value) is int and value in _INT64
 
 
 def _to_sql(value):

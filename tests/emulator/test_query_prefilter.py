@@ -1,0 +1,299 @@
+"""The query pre-filter (soql.prefilter + store.tasks(where=)) never changes a result.
+
+Every query here runs twice through the REST API, with the pre-filter on and with it off (every
+task of the org loaded and filtered in Python, as before), and both answers must be identical,
+order included. The data is full of traps: 15/18-char and mixed-case ids, null dates,
+timestamps equal to the literal, deleted and archived rows, irregular back-door values.
+"""
+
+import datetime as dt
+import sqlite3
+
+import pytest
+
+from salesforce_emulator import api, ids, soql
+from salesforce_emulator.clock import Clock
+from salesforce_emulator.store import Store
+
+UTC = dt.UTC
+T = dt.datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+SECOND = dt.timedelta(seconds=1)
+LIT = "2026-11-28T12:00:00Z"  # T as a SOQL literal
+LIT_PLUS_1 = "2026-11-28T12:00:01.000+00:00"
+
+
+@pytest.fixture
+def emu(sf_emulator_server):
+    if sf_emulator_server is None:
+        pytest.skip("needs the in-process emulator (the pre-filter switch is a module flag)")
+    return sf_emulator_server.emulator
+
+
+@pytest.fixture
+def loads(emu, monkeypatch):
+    """How many rows each query loaded from SQLite (store.tasks calls with a `where`)."""
+    seen: list[int] = []
+    real = Store.tasks
+
+    def spy(self, org_id, where=()):
+        rows = real(self, org_id, where)
+        if where:
+            seen.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(Store, "tasks", spy)
+    return seen
+
+
+@pytest.fixture
+def org(sf_emulator):
+    """Demo-user and other-user tasks around T; some deleted, one archived."""
+    sf_emulator.set_now(T + dt.timedelta(minutes=5), frozen=True)
+    demo = sf_emulator.demo.user_id
+    other = sf_emulator.create_user(sf_emulator.demo.org_id, "other@example.com")["id"]
+    rows = []
+    for i in range(36):
+        rows.append(
+            {
+                "Subject": f"task {i:02d}" if i % 5 else None,
+                "SystemModstamp": T + (i % 4 - 2) * SECOND,  # T-2s, T-1s, T, T+1s
+                "LastModifiedDate": T + (i % 3 - 1) * 60 * SECOND,
+                "CreatedDate": T - (i % 2) * 3600 * SECOND,
+                "ReminderDateTime": None if i % 3 == 0 else (T + (i % 2) * SECOND).isoformat(),
+                "TaskSubtype": "Email" if i % 11 == 0 else "Task",
+                "IsRecurrence": i % 13 == 0,
+            }
+        )
+    mine = sf_emulator.create_tasks(rows[:24])
+    theirs = sf_emulator.create_tasks(rows[24:], user_id=other)
+    for task_id in (mine[1], mine[6], theirs[2]):
+        sf_emulator.delete_task(task_id, when=T)  # SystemModstamp = T, in the recycle bin
+    old = sf_emulator.create_task(
+        Subject="old", Status="Completed", ActivityDate="2025-01-01", SystemModstamp=T
+    )
+    assert sf_emulator.archive_old() == 1
+    return {"demo": demo, "other": other, "mine": mine, "theirs": theirs, "old": old["Id"]}
+
+
+def run(sf, monkeypatch, q: str, include_deleted: bool, prefilter: bool) -> list[dict]:
+    monkeypatch.setattr(api, "QUERY_PREFILTER", prefilter)
+    return sf.query_all(q, include_deleted=include_deleted)["records"]
+
+
+def same_both_ways(sf, monkeypatch, q: str) -> dict[bool, list[dict]]:
+    out = {}
+    for include_deleted in (False, True):
+        fast = run(sf, monkeypatch, q, include_deleted, prefilter=True)
+        slow = run(sf, monkeypatch, q, include_deleted, prefilter=False)
+        assert fast == slow, (q, include_deleted)
+        out[include_deleted] = fast
+    return out
+
+
+ORDERS = [
+    "ORDER BY SystemModstamp, Id",
+    "ORDER BY SystemModstamp DESC",  # ties: insertion order
+    "ORDER BY ReminderDateTime, Id",  # nulls first
+    "ORDER BY ReminderDateTime DESC, Id",  # nulls last
+    "ORDER BY ReminderDateTime NULLS LAST, Subject DESC NULLS FIRST",
+    "ORDER BY ReminderDateTime DESC NULLS FIRST, CreatedDate",
+]
+
+
+def wheres(o: dict) -> list[str]:
+    demo, other, mine = o["demo"], o["other"], o["mine"]
+    return [
+        f"OwnerId = '{demo}'",
+        f"OwnerId = '{demo[:15]}'",  # 15-char id
+        f"OwnerId = '{demo.lower()}'",  # lower-cased 18-char id: not pushed down
+        f"OwnerId = '{demo.upper()}'",
+        f"OwnerId = '{demo[:15].lower()}'",  # another (valid) 15-char id: no match
+        f"OwnerId IN ('{demo[:15]}', '{other}')",
+        f"OwnerId != '{demo}'",
+        f"OwnerId NOT IN ('{other[:15]}')",
+        f"Id = '{mine[3][:15]}'",
+        f"Id IN ('{mine[0]}', '{mine[1][:15]}', '{mine[2].lower()}', '{o['old']}')",
+        f"Id = '{mine[0]}' OR Id = '{mine[5]}'",
+        "Id = 'nonsense'",
+        f"SystemModstamp >= {LIT}",  # equal timestamps included
+        f"SystemModstamp > {LIT}",
+        f"SystemModstamp <= {LIT}",
+        f"SystemModstamp < {LIT}",
+        f"SystemModstamp = {LIT}",
+        f"SystemModstamp != {LIT}",
+        f"SystemModstamp IN ({LIT}, {LIT_PLUS_1})",
+        f"SystemModstamp NOT IN ({LIT})",
+        f"ReminderDateTime >= {LIT}",  # null dates never match a range
+        f"ReminderDateTime < {LIT_PLUS_1}",
+        f"ReminderDateTime = {LIT}",
+        f"ReminderDateTime != {LIT}",  # ...but do match !=
+        "ReminderDateTime = null",
+        "ReminderDateTime != null",
+        f"ReminderDateTime IN ({LIT}, null)",
+        f"LastModifiedDate >= {LIT} AND CreatedDate < {LIT}",
+        f"OwnerId = '{demo}' AND TaskSubtype = 'Task' AND IsRecurrence = false"
+        f" AND SystemModstamp >= {LIT}",  # the incremental poll
+        f"OwnerId = '{other}' OR SystemModstamp >= {LIT}",  # OR: not pushed down
+        f"NOT (OwnerId = '{demo}' AND SystemModstamp >= {LIT})",
+        f"(OwnerId = '{demo[:15]}' AND (SystemModstamp > {LIT} AND IsDeleted = true))",
+        f"(OwnerId = '{demo}' OR OwnerId = '{other}') AND ReminderDateTime > {LIT}",
+    ]
+
+
+def test_every_query_answers_the_same_with_and_without_the_prefilter(sf, monkeypatch, org):
+    queries = wheres(org)
+    non_empty = 0
+    for i, where in enumerate(queries):
+        order = ORDERS[i % len(ORDERS)]
+        got = same_both_ways(sf, monkeypatch, f"SELECT Id, Subject FROM Task WHERE {where} {order}")
+        non_empty += bool(got[True])
+    assert non_empty >= len(queries) - 4  # the traps are not vacuous
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_orderings_are_identical_on_a_prefiltered_query(sf, monkeypatch, org, order):
+    q = f"SELECT Id FROM Task WHERE OwnerId = '{org['demo'][:15]}' AND SystemModstamp >= {LIT}"
+    got = same_both_ways(sf, monkeypatch, f"{q} {order}")
+    assert len(got[True]) > len(got[False]) > 5
+
+
+def test_the_prefilter_loads_only_candidate_rows(sf, monkeypatch, org, loads):
+    got = same_both_ways(
+        sf,
+        monkeypatch,
+        f"SELECT Id FROM Task WHERE OwnerId = '{org['demo']}' AND SystemModstamp > {LIT}",
+    )
+    assert len(got[True]) == 6
+    monkeypatch.setattr(api, "QUERY_PREFILTER", True)
+    loads.clear()
+    sf.query_all(f"SELECT Id FROM Task WHERE Id IN ('{org['mine'][4][:15]}')")
+    assert loads == [1]
+
+
+def test_deleted_rows_follow_query_and_query_all(sf, monkeypatch, org):
+    q = f"SELECT Id, IsDeleted FROM Task WHERE SystemModstamp = {LIT} ORDER BY Id"
+    got = same_both_ways(sf, monkeypatch, q)
+    deleted = {org["mine"][1], org["mine"][6], org["theirs"][2]}
+    assert deleted <= {r["Id"] for r in got[True]}
+    assert org["old"] in {r["Id"] for r in got[True]}  # archived: queryAll only
+    assert not ({r["Id"] for r in got[False]} & (deleted | {org["old"]}))
+
+
+def test_paging_a_prefiltered_query(sf, sf_emulator, monkeypatch):
+    sf_emulator.set_now(T, frozen=True)
+    sf_emulator.create_tasks(
+        [{"Subject": f"t{i:03d}", "SystemModstamp": T + (i % 3) * SECOND} for i in range(650)]
+    )
+    q = f"SELECT Id, Subject FROM Task WHERE SystemModstamp >= {LIT_PLUS_1} ORDER BY Subject DESC"
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    pages = {}
+    for prefilter in (True, False):
+        monkeypatch.setattr(api, "QUERY_PREFILTER", prefilter)
+        page = sf.query(q, headers=headers)
+        records = list(page["records"])
+        while not page["done"]:
+            page = sf.query_more(page["nextRecordsUrl"], identifier_is_url=True)
+            records += page["records"]
+        pages[prefilter] = records
+    assert pages[True] == pages[False]
+    assert len(pages[True]) == 433 and pages[True][0]["Subject"] == "t649"
+
+
+def test_irregular_back_door_values_switch_the_prefilter_off_for_their_column(
+    sf, sf_emulator, emu, monkeypatch
+):
+    org_id, demo = sf_emulator.demo.org_id, sf_emulator.demo.user_id
+    regular = sf_emulator.create_task(Subject="regular")["Id"]
+    assert emu.store.q("SELECT * FROM task_irregular") == []
+    # A back-door Id given lower-cased is not a valid id: it is stored as given.
+    odd_id = ids.fixed_id(ids.TASK_PREFIX, 99).lower()
+    sf_emulator.create_task(Id=odd_id, Subject="odd id", CreatedById=demo[:15])
+    flags = {(r["org_id"], r["field"]) for r in emu.store.q("SELECT * FROM task_irregular")}
+    assert flags == {(org_id, "Id"), (org_id, "CreatedById")}
+    for where in (
+        f"Id = '{ids.fixed_id(ids.TASK_PREFIX, 99)}'",  # matches odd_id case-insensitively
+        f"Id IN ('{regular}', '{ids.fixed_id(ids.TASK_PREFIX, 99)[:15]}')",
+        f"CreatedById = '{demo}'",
+        f"CreatedById = '{demo[:15]}'",
+        f"OwnerId = '{demo}'",  # still pushed down: OwnerId is regular
+    ):
+        got = same_both_ways(sf, monkeypatch, f"SELECT Id, Subject FROM Task WHERE {where}")
+        assert got[True], where
+    # An update can make a column irregular too.
+    sf_emulator.update_task(regular, LastModifiedById=demo.lower())
+    flags = {r["field"] for r in emu.store.q("SELECT field FROM task_irregular")}
+    assert flags == {"Id", "CreatedById", "LastModifiedById"}
+    same_both_ways(sf, monkeypatch, f"SELECT Id FROM Task WHERE LastModifiedById = '{demo}'")
+    sf_emulator.reset()
+    assert emu.store.q("SELECT * FROM task_irregular") == []
+
+
+def test_an_older_data_file_gets_its_irregular_values_flagged(tmp_path):
+    path = tmp_path / "emulator.sqlite3"
+    store = Store(path, Clock())
+    org = store.seed_demo()
+    row = {"Id": ids.fixed_id(ids.TASK_PREFIX, 1), "OwnerId": "005lowercase", "CreatedDate": 1}
+    store.insert_task(org["id"], row)
+    store.insert_task(org["id"], {"Id": ids.fixed_id(ids.TASK_PREFIX, 2), "SystemModstamp": "x"})
+    assert {r["field"] for r in store.q("SELECT field FROM task_irregular")} == {
+        "OwnerId",
+        "SystemModstamp",
+    }
+    store.close()
+    # A file written before the flags existed has no task_irregular table.
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE task_irregular")
+    conn.commit()
+    conn.close()
+    store = Store(path, Clock())
+    assert {r["field"] for r in store.q("SELECT field FROM task_irregular")} == {
+        "OwnerId",
+        "SystemModstamp",
+    }
+    assert [r["Id"] for r in store.tasks(org["id"], [("OwnerId", "=", ("x",))])] == [
+        row["Id"],
+        ids.fixed_id(ids.TASK_PREFIX, 2),
+    ]  # OwnerId is irregular: the condition is not applied, both rows come back
+    store.close()
+
+
+def test_the_incremental_poll_uses_the_owner_and_modstamp_index(emu):
+    sql = (
+        'EXPLAIN QUERY PLAN SELECT * FROM tasks WHERE org_id = ? AND "OwnerId" = ?'
+        ' AND "SystemModstamp" >= ? ORDER BY seq'
+    )
+    plan = " ".join(r["detail"] for r in emu.store.q(sql, ("o", "u", 0)))
+    assert "tasks_org_owner_modstamp" in plan
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("", []),
+        ("WHERE OwnerId = '005000000000001'", [("OwnerId", "=", ("005000000000001AAA",))]),
+        ("WHERE OwnerId = '005000000000001aaa'", []),  # not a valid id
+        ("WHERE OwnerId = null", []),
+        ("WHERE OwnerId != '005000000000001'", []),
+        ("WHERE OwnerId NOT IN ('005000000000001')", []),
+        ("WHERE OwnerId IN ('005000000000001', null)", []),
+        ("WHERE Subject = 'x'", []),
+        ("WHERE IsDeleted = false", []),
+        ("WHERE ActivityDate >= 2026-01-01", []),
+        (
+            f"WHERE SystemModstamp >= {LIT} AND CreatedDate < {LIT}",
+            [("SystemModstamp", ">=", (1795867200000,)), ("CreatedDate", "<", (1795867200000,))],
+        ),
+        (f"WHERE SystemModstamp != {LIT}", []),
+        ("WHERE SystemModstamp = null", []),
+        (f"WHERE SystemModstamp IN ({LIT}, null)", []),
+        (f"WHERE OwnerId = '005000000000001' OR SystemModstamp >= {LIT}", []),
+        (f"WHERE NOT (SystemModstamp >= {LIT})", []),
+        (
+            f"WHERE (Subject = 'a' OR Subject = 'b') AND (Id = '00T000000000001'"
+            f" AND (ReminderDateTime > {LIT}))",
+            [("Id", "=", ("00T000000000001EAA",)), ("ReminderDateTime", ">", (1795867200000,))],
+        ),
+    ],
+)
+def test_which_conditions_are_pushed_down(where, expected):
+    assert soql.prefilter(soql.parse(f"SELECT Id FROM Task {where}")) == expected
