@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from . import ids
@@ -492,7 +493,7 @@ class Store:
         with self.tx():
             self.conn.execute(sql, values)
             for col, value in zip(cols[2:], values[2:], strict=True):
-                if not is_regular(col, value):
+                if col in PREFILTER_COLUMNS and not is_regular(col, value):
                     self.conn.execute(
                         "INSERT OR IGNORE INTO task_irregular VALUES (?, ?)", (org_id, col)
                     )
@@ -504,7 +505,7 @@ class Store:
         sets = ", ".join(f'"{c}" = ?' for c in changes)
         with self.tx():
             for col, value in zip(changes, values, strict=True):
-                if not is_regular(col, value):
+                if col in PREFILTER_COLUMNS and not is_regular(col, value):
                     self.conn.execute(
                         "INSERT OR IGNORE INTO task_irregular"
                         ' SELECT org_id, ? FROM tasks WHERE "Id" = ?',
@@ -532,24 +533,34 @@ class Store:
         column that holds no irregular value in this org; the others are ignored, so the
         answer is always a superset of the rows that satisfy `where` (soql.prefilter).
         """
-        sql, params = "SELECT * FROM tasks WHERE org_id = ?", [org_id]
+        sql, params = self.tasks_sql(org_id, where)
+        # Put in seq order here: ORDER BY seq would steer SQLite to the (org_id) index, whose
+        # order is seq, and away from the selective ones.
+        return [_from_sql(r) for r in sorted(self.q(sql, params), key=lambda r: r["seq"])]
+
+    def tasks_sql(self, org_id: str, where: Iterable[tuple[str, str, tuple]]) -> tuple[str, list]:
+        """The SELECT behind tasks(), without its ordering."""
+        conditions, params = [], [org_id]
         where = list(where)
+        irregular = set()
         if where:
-            irregular = {
-                r["field"]
-                for r in self.q("SELECT field FROM task_irregular WHERE org_id = ?", (org_id,))
-            }
-            for column, op, values in where:
-                if column not in PREFILTER_COLUMNS or column in irregular or not values:
-                    continue
-                if op == "in" and len(values) <= _MAX_IN:
-                    sql += f' AND "{column}" IN ({", ".join("?" * len(values))})'
-                elif op in _SQL_COMPARISONS and len(values) == 1:
-                    sql += f' AND "{column}" {op} ?'
-                else:
-                    continue
-                params.extend(values)
-        return [_from_sql(r) for r in self.q(sql + " ORDER BY seq", params)]
+            rows = self.q("SELECT field FROM task_irregular WHERE org_id = ?", (org_id,))
+            irregular = {r["field"] for r in rows}
+        for column, op, values in where:
+            if column not in PREFILTER_COLUMNS or column in irregular or not values:
+                continue
+            if op == "in" and len(values) <= _MAX_IN:
+                conditions.append(f'"{column}" IN ({", ".join("?" * len(values))})')
+            elif op in _SQL_COMPARISONS and len(values) == 1:
+                conditions.append(f'"{column}" {op} ?')
+            else:
+                continue
+            params.extend(values)
+        # With no statistics SQLite takes org_id = ? for a selective term: with an Id condition,
+        # "+org_id" keeps the org indexes out of the way so that the Id index is used.
+        org_term = "+org_id = ?" if any(c.startswith('"Id" ') for c in conditions) else "org_id = ?"
+        sql = "SELECT * FROM tasks WHERE " + " AND ".join([org_term, *conditions])  # noqa: S608
+        return sql, params
 
     def _flag_irregular_rows(self) -> None:
         cols = sorted(PREFILTER_COLUMNS)
@@ -588,8 +599,13 @@ def is_regular(column: str, value) -> bool:
     if value is None or column not in PREFILTER_COLUMNS:
         return True
     if column in _ID_COLUMNS:
-        return isinstance(value, str) and len(value) == 18 and ids.is_valid(value)
+        return isinstance(value, str) and _canonical_id(value)
     return type(value) is int and value in _INT64
+
+
+@lru_cache(maxsize=4096)  # owner and audit ids repeat on every row of a user
+def _canonical_id(value: str) -> bool:
+    return len(value) == 18 and ids.is_valid(value)
 
 
 def _to_sql(value):

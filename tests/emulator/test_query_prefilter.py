@@ -20,6 +20,7 @@ T = dt.datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SECOND = dt.timedelta(seconds=1)
 LIT = "2026-11-28T12:00:00Z"  # T as a SOQL literal
 LIT_PLUS_1 = "2026-11-28T12:00:01.000+00:00"
+OWNER, TASK = ids.fixed_id(ids.USER_PREFIX, 1), ids.fixed_id(ids.TASK_PREFIX, 1)
 
 
 @pytest.fixture
@@ -257,13 +258,20 @@ def test_an_older_data_file_gets_its_irregular_values_flagged(tmp_path):
     store.close()
 
 
-def test_the_incremental_poll_uses_the_owner_and_modstamp_index(emu):
-    sql = (
-        'EXPLAIN QUERY PLAN SELECT * FROM tasks WHERE org_id = ? AND "OwnerId" = ?'
-        ' AND "SystemModstamp" >= ? ORDER BY seq'
-    )
-    plan = " ".join(r["detail"] for r in emu.store.q(sql, ("o", "u", 0)))
-    assert "tasks_org_owner_modstamp" in plan
+@pytest.mark.parametrize(
+    ("where", "index"),
+    [
+        (f"OwnerId = '{OWNER}' AND SystemModstamp >= {LIT}", "tasks_org_owner_modstamp"),
+        (f"SystemModstamp > {LIT} AND IsDeleted = false", "tasks_org_modstamp"),
+        (f"Id IN ('{TASK}', '{TASK[:15]}') AND SystemModstamp > {LIT}", "sqlite_autoindex_tasks"),
+        (f"Id = '{TASK}' AND OwnerId = '{OWNER}'", "sqlite_autoindex_tasks"),
+    ],
+)
+def test_selective_queries_use_an_index(emu, where, index):
+    query = soql.parse(f"SELECT Id FROM Task WHERE {where}")
+    sql, params = emu.store.tasks_sql(emu.store.orgs()[0]["id"], soql.prefilter(query))
+    plan = " ".join(r["detail"] for r in emu.store.q("EXPLAIN QUERY PLAN " + sql, params))
+    assert f"USING INDEX {index}" in plan
 
 
 @pytest.mark.parametrize(
