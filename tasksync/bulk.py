@@ -1,5 +1,6 @@
-"""Bulk INSERT of many model instances, for the sync's large batches (a first import writes a
-task, a link and a history event for each of thousands of Salesforce records).
+"""Bulk INSERT and UPDATE of many model instances, for the sync's large batches (a first import
+writes a task, a link and a history event for each of thousands of Salesforce records; a push
+updates the links of 200 records a call).
 
 Django's ``bulk_create`` compiles every value of every row through the full field machinery
 (``pre_save``, ``get_db_prep_save``, one placeholder expression per value): for 30,000 rows of a
@@ -7,6 +8,7 @@ dozen columns that is most of an import's time. Here each column's conversion is
 values that the database driver takes as they are (text, numbers, booleans, keys) are passed
 through, and each statement is plain SQL with ``RETURNING`` the primary keys. The rows written
 are the same as ``bulk_create``'s (``tests/sync/test_bulk.py`` compares them column by column).
+``update_many`` writes chosen fields of saved instances the same way, as one upsert per batch.
 
 Scope, on purpose: concrete fields of a plain model with an auto primary key; no signals (neither
 does ``bulk_create``), no multi-table inheritance, no conflict handling. Anything else goes
@@ -24,17 +26,17 @@ from django.db.models.fields import AutoFieldMixin
 _PLAIN = (str, int, bool, float, type(None))
 
 
-def _column_converter(field, connection) -> Callable[[models.Model], object]:
+def _column_converter(field, connection, *, adding=True) -> Callable[[models.Model], object]:
     """How one column's value is read from an instance, decided once per statement."""
     attname = field.attname
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        # As bulk_create, the instance is stamped with the time it is saved; one time for the
-        # whole statement (bulk_create reads the clock once per row).
+    if getattr(field, "auto_now", False) or (adding and getattr(field, "auto_now_add", False)):
+        # As bulk_create and save, the instance is stamped with the time it is saved; one time
+        # for the whole statement (bulk_create reads the clock once per row).
         stamp = []
 
         def auto_now_value(obj):
             if not stamp:
-                value = field.pre_save(obj, add=True)
+                value = field.pre_save(obj, add=adding)
                 stamp.append((value, field.get_db_prep_save(value, connection)))
             setattr(obj, attname, stamp[0][0])
             return stamp[0][1]
@@ -110,3 +112,39 @@ def insert_many(objs: Sequence[models.Model], *, using: str | None = None) -> li
                 obj._state.adding = False
                 obj._state.db = using
     return list(objs)
+
+
+def update_many(objs: Sequence[models.Model], fields: Sequence[str], *, using=None) -> None:
+    """Write ``fields`` of saved ``objs`` (all of one model) in a few statements: an INSERT of
+    the whole rows that meets each existing primary key and updates just ``fields`` (``INSERT …
+    ON CONFLICT (pk) DO UPDATE``). Django's ``bulk_update`` builds a CASE per field and row, far
+    slower for batches of hundreds. Fields with ``auto_now`` are stamped, as ``save`` does."""
+    if not objs:
+        return
+    model = type(objs[0])
+    opts = model._meta
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    if not connection.features.supports_update_conflicts_with_target:
+        model._default_manager.using(using).bulk_update(objs, fields)
+        return
+    stamped = [f.name for f in opts.concrete_fields if getattr(f, "auto_now", False)]
+    fields = list(dict.fromkeys([*fields, *stamped]))
+    columns = [opts.pk, *(f for f in opts.concrete_fields if f is not opts.pk)]
+    converters = [_column_converter(f, connection, adding=False) for f in columns]
+    qn = connection.ops.quote_name
+    names = ", ".join(qn(f.column) for f in columns)
+    updates = ", ".join(
+        f"{qn(column)} = EXCLUDED.{qn(column)}"
+        for column in (opts.get_field(name).column for name in fields)
+    )
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    # Quoted names from the model's own metadata; every value is a parameter.
+    head = f"INSERT INTO {qn(opts.db_table)} ({names}) VALUES "  # noqa: S608
+    tail = f" ON CONFLICT ({qn(opts.pk.column)}) DO UPDATE SET {updates}"
+    batch = max(1, connection.ops.bulk_batch_size(columns, objs))
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), batch):
+            chunk = objs[start : start + batch]
+            params = [convert(obj) for obj in chunk for convert in converters]
+            cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)

@@ -99,6 +99,10 @@ class TaskLink(models.Model):
     # R10: set before a create is sent; cleared when its id is recorded. A link still holding one
     # after a crash or a lost response is "in doubt" and is matched, never created twice.
     create_started_at = models.DateTimeField(null=True, blank=True)
+    # R10: an in-doubt create is sent again only by a run that started after this time and whose
+    # pull did not find it. A request that got no answer may still be running in Salesforce (and
+    # commit) until its 10-minute limit; one that got an answer, even an error, is over.
+    resend_after = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

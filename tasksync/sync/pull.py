@@ -13,6 +13,7 @@ from tasksync.models import (
     LinkState,
     OutboundChange,
     OutboxOperation,
+    ReminderTask,
     SyncConflict,
     TaskLink,
 )
@@ -108,14 +109,20 @@ def _apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) 
     ids = [r["Id"] for r in records]
     links = {
         link.sf_id: link
-        for link in TaskLink.objects.filter(org_id=ctx.org_id, sf_id__in=ids)
-        .exclude(state=LinkState.RETIRED)
-        .select_related("task")
+        for link in TaskLink.objects.filter(org_id=ctx.org_id, sf_id__in=ids).exclude(
+            state=LinkState.RETIRED
+        )
     }
+    # Most records of a busy page are our own writes coming back (R9): their tasks and outbox
+    # rows are not even read.
+    work = [links[r["Id"]] for r in records if r["Id"] in links and _needs_work(r, links[r["Id"]])]
+    tasks = ReminderTask.objects.in_bulk([link.task_id for link in work])
+    for link in work:
+        link.task = tasks[link.task_id]
     outbox = {
         row.task_id: row
         for row in OutboundChange.objects.select_for_update().filter(
-            task_id__in=[link.task_id for link in links.values()]
+            task_id__in=[link.task_id for link in work]
         )
     }
     to_import = []
@@ -130,9 +137,28 @@ def _apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) 
             if link is None:
                 to_import.append(record)
                 continue
+        elif not _needs_work(record, link):
+            continue
         _apply_to_link(ctx, record, link, outbox.get(link.task_id))
     if to_import:
         _import(ctx, to_import)
+
+
+_DELETED_STATES = (LinkState.REMOTE_DELETED, LinkState.LOCAL_DELETED)
+
+
+def _needs_work(record: dict, link: TaskLink) -> bool:
+    """False when applying ``record`` to ``link`` would change nothing: an in-doubt create (the
+    match decides it), a deletion already known, or content equal to what was last synced (R9:
+    our own write coming back, or automation that only bumped SystemModstamp)."""
+    if link.state == LinkState.CREATING:
+        return False
+    if record.get("IsDeleted"):
+        return link.state not in _DELETED_STATES
+    if link.state in _DELETED_STATES:
+        return True  # restored from the recycle bin
+    snapshot = mapping.remote_snapshot(record)
+    return any(snapshot[f] != link.synced_remote.get(f) for f in mapping.REMOTE_FIELDS)
 
 
 def _match_in_doubt(ctx: RunContext, record: dict, in_doubt: list[TaskLink]) -> TaskLink | None:
@@ -148,8 +174,10 @@ def _match_in_doubt(ctx: RunContext, record: dict, in_doubt: list[TaskLink]) -> 
             in_doubt.remove(link)
             link.sf_id = record["Id"]
             link.state = LinkState.SYNCED
-            link.create_started_at = None
-            link.save(update_fields=["sf_id", "state", "create_started_at", "updated_at"])
+            link.create_started_at = link.resend_after = None
+            link.save(
+                update_fields=["sf_id", "state", "create_started_at", "resend_after", "updated_at"]
+            )
             # The create's outbox row may be backing off after the lost response: it has landed,
             # so let this run's push settle it now.
             OutboundChange.objects.filter(task_id=link.task_id).update(not_before=None)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tasksync.bulk import insert_many, update_many
 from tasksync.models import (
     LinkState,
     OutboundChange,
@@ -26,6 +27,9 @@ from tasksync.sync.context import RunContext
 logger = logging.getLogger(__name__)
 
 MAX_TRANSIENT_ATTEMPTS = 6
+# R10: how long a create sent without an answer may still be running in Salesforce, and commit.
+# Salesforce cancels a REST call after 10 minutes (reference S39b); one minute of margin.
+IN_FLIGHT_LIMIT = timedelta(minutes=11)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -58,7 +62,7 @@ def push(ctx: RunContext) -> None:
                 row.delete()  # never reached Salesforce: nothing to delete there
         elif has_id:
             updates.append((row, link))
-        elif row.operation == OutboxOperation.CREATE:
+        elif row.operation == OutboxOperation.CREATE and _may_send_create(ctx, link):
             creates.append((row, link))
         # An update of a task whose create is in doubt waits for the pull to resolve it (R10).
     # R13: pushes wait (stay queued) once the org reaches its API budget share.
@@ -71,6 +75,15 @@ def push(ctx: RunContext) -> None:
     for batch in _chunks(deletes):
         ctx.check_budget()
         _push_deletes(ctx, batch)
+
+
+def _may_send_create(ctx: RunContext, link) -> bool:
+    """R10: a create in doubt (sent, never confirmed, not found by this run's pull) is sent again
+    only once the earlier request can no longer commit: otherwise a request still running in
+    Salesforce would land after the second one, and the task would exist twice."""
+    if link is None or link.create_started_at is None or link.resend_after is None:
+        return True
+    return link.resend_after <= ctx.run.started_at
 
 
 def _chunks(items):
@@ -100,19 +113,29 @@ def _push_creates(ctx: RunContext, batch) -> None:
             link.org_id, link.sf_user_id = ctx.org_id, ctx.sf_user_id
             link.state = LinkState.CREATING
             link.create_started_at = started
+            link.resend_after = started + IN_FLIGHT_LIMIT
             link.synced_local, link.synced_remote = values, mapping.remote_snapshot(payload)
             link.updated_at = started
             batch[i] = (row, link)
             payloads.append(payload)
-        TaskLink.objects.bulk_create(new_links)
-        _write_links(old_links, [*_LINK_FIELDS, "create_started_at"])
-    results = _send(ctx, batch, lambda: ctx.client.create_many(payloads))
+        insert_many(new_links)
+        _write_links(old_links, [*_LINK_FIELDS, "create_started_at", "resend_after"])
+    try:
+        results = _send(ctx, batch, lambda: ctx.client.create_many(payloads))
+    except errors.SalesforceProblem as problem:
+        if problem.status is not None:
+            # Salesforce answered (an error): the request is over, and whatever it committed is
+            # visible to the next pull. The create may be sent again after that pull.
+            TaskLink.objects.filter(pk__in=[link.pk for _, link in batch]).update(
+                resend_after=ctx.now()
+            )
+        raise
     if results is None:
         return
     with transaction.atomic():
         landed = []
         for (row, link), result in zip(batch, results, strict=True):
-            link.create_started_at = None
+            link.create_started_at = link.resend_after = None
             if result.get("success"):
                 link.sf_id = result["id"]
                 link.state = LinkState.SYNCED
@@ -125,7 +148,8 @@ def _push_creates(ctx: RunContext, batch) -> None:
                 link.state = LinkState.FAILED
                 _record_failure(ctx, row, link, _result_problem(result), action="create")
         _write_links(
-            [link for _, link in batch], ["sf_id", "state", "create_started_at", "last_synced_at"]
+            [link for _, link in batch],
+            ["sf_id", "state", "create_started_at", "resend_after", "last_synced_at"],
         )
         _settle(landed, links_written=True)
         ctx.flush()
@@ -243,12 +267,8 @@ def _result_problem(result: dict) -> errors.SalesforceProblem:
 
 
 def _write_links(links, fields) -> None:
-    """Save many existing links in one statement (INSERT … ON CONFLICT (id) DO UPDATE): Django's
-    bulk_update builds a CASE per field and row, which is far slower for a batch of 200."""
-    if links:
-        TaskLink.objects.bulk_create(
-            links, update_conflicts=True, unique_fields=["id"], update_fields=fields
-        )
+    """Save these fields of many existing links in one statement."""
+    update_many(links, fields)
 
 
 _LINK_FIELDS = ["org_id", "sf_user_id", "state", "synced_local", "synced_remote", "updated_at"]

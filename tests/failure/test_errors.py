@@ -38,6 +38,97 @@ def test_a_lost_response_after_salesforce_committed_the_create_makes_no_duplicat
     assert not OutboundChange.objects.filter(user=syncing).exists()
 
 
+def test_a_create_still_running_in_salesforce_when_the_next_run_starts_is_not_sent_twice(
+    syncing, sf_emulator, settings
+):
+    # R10: the client gave up waiting (timeout), but Salesforce is still working on the request
+    # and commits after the next run's pull has looked. Sending the create again then would make
+    # a second Salesforce task once the first request lands.
+    import time
+
+    settings.SALESFORCE_TIMEOUT = 0.5
+    services.task_create(user=syncing, name="Call Ana")
+    sf_emulator.set_latency(3.0, method="POST", path="composite/sobjects")
+    timed_out = _cycle(syncing, "push")
+    assert timed_out.outcome == "failed"
+    sf_emulator.set_latency(0)  # later calls are quick; the first one is still running
+    OutboundChange.objects.update(not_before=None)  # its back-off has passed
+    meanwhile = _cycle(syncing)
+    assert meanwhile.outcome == "success" and meanwhile.pushed == 0
+    assert sf_emulator.tasks() == []  # the pull found nothing, and nothing was sent again
+    deadline = time.monotonic() + 10
+    while not sf_emulator.tasks() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(sf_emulator.tasks()) == 1  # the first request landed after all
+    landed = _cycle(syncing)
+    assert landed.outcome == "success"
+    assert len(sf_emulator.tasks()) == 1
+    _converged(syncing, sf_emulator)
+    assert not OutboundChange.objects.filter(user=syncing).exists()
+
+
+def test_a_create_that_never_landed_is_sent_again_once_it_cannot_land_any_more(
+    syncing, sf_emulator, settings
+):
+    # R10/R11: the worker died after recording the intent, before the request left: nothing
+    # will ever land. After Salesforce's 10-minute limit for a running call, it is sent again,
+    # once.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tasksync.models import LinkState
+    from tasksync.sync.push import IN_FLIGHT_LIMIT
+
+    task = services.task_create(user=syncing, name="Call Ana")
+    started = timezone.now() - timedelta(minutes=1)
+    TaskLink.objects.create(
+        task=task,
+        user=syncing,
+        org_id=sf_emulator.demo.org_id,
+        sf_user_id=syncing.salesforce_connection.sf_user_id,
+        state=LinkState.CREATING,
+        create_started_at=started,
+        resend_after=started + IN_FLIGHT_LIMIT,
+        synced_local={"name": "Call Ana"},
+    )
+    waiting = _cycle(syncing)
+    assert waiting.outcome == "success" and waiting.pushed == 0
+    assert sf_emulator.tasks() == []
+    assert OutboundChange.objects.filter(task=task, state="pending").exists()
+
+    TaskLink.objects.filter(task=task).update(
+        create_started_at=started - IN_FLIGHT_LIMIT, resend_after=timezone.now()
+    )
+    sent = _cycle(syncing)
+    assert sent.pushed == 1
+    again = _cycle(syncing)
+    assert again.pushed == 0
+    assert [t["Subject"] for t in sf_emulator.tasks()] == ["Call Ana"]
+    _converged(syncing, sf_emulator)
+
+
+def test_a_create_answered_with_an_error_is_retried_without_waiting_for_the_limit(
+    syncing, sf_emulator
+):
+    # R10/R12: Salesforce answered (503): the request is over, so the next pull has seen
+    # whatever it committed, and the create goes again after its back-off, not 10 minutes.
+    from tasksync.sync.push import IN_FLIGHT_LIMIT
+
+    task = services.task_create(user=syncing, name="Call Ana")
+    sf_emulator.inject_fault(
+        method="POST", path="composite/sobjects", status=503, error_code="SERVER_UNAVAILABLE"
+    )
+    assert _cycle(syncing, "push").outcome == "failed"
+    link = TaskLink.objects.get(task=task)
+    assert link.state == "creating"
+    assert link.resend_after < link.create_started_at + IN_FLIGHT_LIMIT  # not the full wait
+    OutboundChange.objects.update(not_before=None)
+    retried = _cycle(syncing)
+    assert retried.pushed == 1
+    _converged(syncing, sf_emulator)
+
+
 def test_a_lost_response_on_an_update_is_simply_sent_again(syncing, run, sf_emulator):
     # R10/R12: updates are idempotent; the edit lands once the connection is back.
     task = services.task_create(user=syncing, name="Call Ana")

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tasksync.bulk import insert_many
+from tasksync.bulk import insert_many, update_many
 from tasksync.models import (
     Direction,
     LinkState,
@@ -146,3 +146,31 @@ def test_an_unsaved_related_instance_is_refused():
     with pytest.raises(ValueError, match="unsaved related object"):
         insert_many([TaskLink(task=task, user=user, org_id="00D000000000001EAA")])
     assert not TaskLink.objects.exists()
+
+
+def test_update_many_writes_only_the_named_fields_and_stamps_updated_at():
+    user = UserFactory()
+    tasks = insert_many(_tasks(user, "z"))
+    links = insert_many(
+        [
+            TaskLink(task_id=t.pk, user_id=user.pk, org_id="00D000000000001EAA", sf_user_id="x")
+            for t in tasks
+        ]
+    )
+    before = {link.pk: TaskLink.objects.get(pk=link.pk) for link in links}
+    for i, link in enumerate(links):
+        link.sf_id = f"00T00000000000{i}AAA"
+        link.state = LinkState.CREATING
+        link.synced_remote = {"Subject": f"Sent {i}"}
+        link.org_id = "not written"  # changed on the instance, not named: stays as it was
+    update_many(links, ["sf_id", "state", "synced_remote"])
+    for i, link in enumerate(links):
+        fresh = TaskLink.objects.get(pk=link.pk)
+        assert fresh.sf_id == f"00T00000000000{i}AAA"
+        assert fresh.state == LinkState.CREATING
+        assert fresh.synced_remote == {"Subject": f"Sent {i}"}
+        assert fresh.org_id == "00D000000000001EAA"
+        assert fresh.created_at == before[link.pk].created_at
+        assert fresh.updated_at >= before[link.pk].updated_at
+        assert fresh.updated_at == link.updated_at
+    assert TaskLink.objects.count() == len(links)
