@@ -1,4 +1,5 @@
-"""``manage.py benchmark_sync [--json FILE] [--quick] [--database-url URL] [--only B1,B2]``
+"""``manage.py benchmark_sync [--json FILE] [--quick] [--database-url URL] [--only B1,B2]
+[--fleet-users N]``
 
 Runs the sync benchmarks of docs/PERFORMANCE.md against an emulator it starts itself, in a
 throwaway database (a temporary SQLite file unless ``--database-url`` names one), prints a table
@@ -10,11 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import environ
 from django.core.management.base import BaseCommand, CommandError
 
-from tasksync.benchmarks import harness, scenarios
+from tasksync.benchmarks import fleet, harness, scenarios
 
-CHOICES = {"B1", "B2", "B3", "B5", "B6"}
+CHOICES = {"B1", "B2", "B3", "B4", "B5", "B6"}
 
 
 class Command(BaseCommand):
@@ -36,16 +38,42 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--only",
-            help="Comma-separated subset of B1,B2,B3,B5,B6. B6 starts a real qcluster worker "
-            "and runs only when named here.",
+            help="Comma-separated subset of B1,B2,B3,B4,B5,B6. B4 and B6 start real qcluster "
+            "workers and run only when named here; B4 needs PostgreSQL (--database-url).",
+        )
+        parser.add_argument(
+            "--fleet-users",
+            type=int,
+            help=f"B4's fleet size (default {fleet.FLEET_USERS:,}; "
+            f"{fleet.QUICK_FLEET_USERS} with --quick).",
         )
 
-    def handle(self, *args, json_path=None, quick=False, database_url=None, only=None, **options):
+    def handle(
+        self,
+        *args,
+        json_path=None,
+        quick=False,
+        database_url=None,
+        only=None,
+        fleet_users=None,
+        **options,
+    ):
         wanted = None
         if only:
             wanted = {part.strip().upper() for part in only.split(",") if part.strip()}
             if not wanted <= CHOICES:
                 raise CommandError(f"--only takes {', '.join(sorted(CHOICES))}")
+        fleet_wanted = bool(wanted and "B4" in wanted)
+        if fleet_users is not None and (fleet_users < 1 or not fleet_wanted):
+            raise CommandError("--fleet-users takes a positive number, with --only B4")
+        if fleet_wanted:
+            engine = environ.Env.db_url_config(database_url)["ENGINE"] if database_url else ""
+            if not engine.endswith("postgresql"):
+                raise CommandError(
+                    "B4 runs on PostgreSQL only (two workers on SQLite would measure its write "
+                    "lock): pass --database-url postgres://…/<a throwaway database>"
+                )
+            fleet_users = fleet_users or (fleet.QUICK_FLEET_USERS if quick else fleet.FLEET_USERS)
         verbose = options.get("verbosity", 1) >= 1
 
         def log(message):
@@ -58,7 +86,19 @@ class Command(BaseCommand):
             harness.throwaway_database(database_url),
             harness.jobs_suppressed(),
         ):
-            results = scenarios.run_all(handle, quick=quick, only=wanted, log=log)
+            rest = wanted - {"B4"} if wanted else None
+            results = {"quick": quick, "environment": harness.settings_summary()}
+            if fleet_wanted:
+                # First: it needs a database where nobody syncs yet; it turns its fleet off after.
+                log(f"B4 fleet of {fleet_users:,} users with 2 worker processes…")
+                try:
+                    fleet_result = fleet.b4_fleet(handle, users=fleet_users, log=log)
+                except fleet.FleetRefused as refused:
+                    raise CommandError(str(refused)) from refused
+            if rest is None or rest:
+                results = scenarios.run_all(handle, quick=quick, only=rest, log=log)
+            if fleet_wanted:
+                results["B4"] = fleet_result
         self.stdout.write(render_table(results))
         if json_path:
             Path(json_path).write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -154,6 +194,9 @@ def _rows(results: dict):
                 "",
             )
 
+    b4 = results.get("B4")
+    if b4:
+        yield from _b4_rows(b4)
     b6 = results.get("B6")
     if b6:
         for key, label in (
@@ -168,6 +211,72 @@ def _rows(results: dict):
                 "",
                 "",
             )
+
+
+def _b4_rows(b4: dict):
+    users = b4["users"]
+    name = f"B4 fleet, {users:,} users, {b4['worker_processes']} workers"
+    everyone = "ok" if b4["users_polled_once"] == users else "MISSED"
+    yield name, "users polled exactly once", f"{b4['users_polled_once']:,}", f"{users:,}", everyone
+    yield name, "users per second", f"{b4['users_per_second']}", "", ""
+    yield (
+        name,
+        "round (first run start → last end)",
+        f"{b4['round_seconds']} s",
+        "",
+        "",
+    )
+    yield (
+        name,
+        "run median / p95",
+        f"{b4['run_median_ms']} / {b4['run_p95_ms']} ms",
+        "",
+        "",
+    )
+    yield (
+        name,
+        "workers' time spent in sync runs",
+        f"{b4['workers_busy_share']:.0%}" if b4["workers_busy_share"] is not None else "",
+        "",
+        "",
+    )
+    yield (
+        name,
+        "dispatcher: time / SQL queries",
+        f"{b4['dispatcher_seconds'] * 1000:.0f} ms / {b4['dispatcher_queries']:,}",
+        "",
+        "",
+    )
+    yield (
+        name,
+        "  of which enqueueing (django-q2)",
+        f"{b4['dispatcher_enqueue_seconds'] * 1000:.0f} ms / {b4['dispatcher_enqueue_queries']:,}",
+        "",
+        "",
+    )
+    yield name, "API calls (round)", f"{b4['api_calls']:,}", "", ""
+    yield (
+        name,
+        "API calls per idle user (max / mean)",
+        f"{b4['idle_api_calls_max']} / {b4['idle_api_calls_mean']}",
+        f"≤ {b4['idle_api_call_target']}",
+        _ok(b4["idle_api_calls_max"], b4["idle_api_call_target"]),
+    )
+    yield (
+        name,
+        "users with changes: pulled (max calls)",
+        f"{b4['changed_users']} users: {b4['pulled_by_changed_users']} records "
+        f"({b4['changed_api_calls_max']})",
+        "",
+        "",
+    )
+    outcomes = ", ".join(f"{k} {v:,}" for k, v in sorted(b4["outcomes"].items()))
+    lost = b4["lost"] + b4["unfinished"]
+    yield name, "outcomes", outcomes, "", ""
+    yield name, "lost or unfinished runs", lost, "0", "ok" if lost == 0 else "MISSED"
+    overlap = b4["overlapping_runs"]
+    yield name, "overlapping runs of one user", overlap, "0", "ok" if overlap == 0 else "MISSED"
+    yield name, "set-up, not measured", f"{b4['setup_seconds']:.0f} s", "", ""
 
 
 def render_table(results: dict) -> str:
