@@ -315,37 +315,40 @@ def _pause_org(org_id: str, message: str) -> None:
 
 def dispatch_due_polls(*, now=None) -> int:
     """Queue a poll for every enabled user whose next poll is due; moves next_poll_at first, so
-    running the dispatcher twice (or on two machines) queues nobody twice."""
+    running the dispatcher twice (or on two machines) queues nobody twice.
+
+    One transaction per round: the due rows are locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL:
+    a second dispatcher skips the rows this one holds instead of waiting for them, and re-checks
+    any row that changed before it got there; SQLite takes its write lock at BEGIN), moved to
+    their next poll in one UPDATE per 500 users, and their jobs queued before it commits. With
+    django-q2's ORM broker the jobs commit with the claim, so a poll is claimed if and only if
+    it is queued, and the broker does not reopen its database connection for every job (it does
+    outside a transaction). A row locked by someone else at that moment (its own sync writing
+    it) is left for the dispatcher's next pass.
+    """
+    from django.db.models import F, Q
+
     from tasksync.sync.jobs_api import enqueue_sync
 
     now = now or timezone.now()
     # A poll due within the dispatcher's own jitter counts as due now, or a 5-second poll would
     # slip to every 10 seconds.
     now += DISPATCH_TOLERANCE
-    due = list(
-        SyncState.objects.filter(enabled=True, phase__in=[SyncPhase.ON, SyncPhase.PAUSED])
-        .exclude(
-            phase=SyncPhase.PAUSED, pause_reason__in=[PauseReason.RECONNECT, PauseReason.STAFF]
+    held = Q(phase=SyncPhase.PAUSED, pause_reason__in=[PauseReason.RECONNECT, PauseReason.STAFF])
+    due = Q(phase__in=[SyncPhase.ON, SyncPhase.PAUSED], next_poll_at__lte=now) & ~held
+    never_polled = Q(phase=SyncPhase.ON, next_poll_at__isnull=True)
+    batch = 500
+    with transaction.atomic():
+        claimed = list(
+            SyncState.objects.select_for_update(skip_locked=True)
+            .filter(due | never_polled, enabled=True)
+            .order_by(F("next_poll_at").asc(nulls_first=True), "pk")
+            .values_list("pk", "user_id")
         )
-        .filter(next_poll_at__lte=now)
-        .values_list("pk", "user_id")
-    )
-    due_null = list(
-        SyncState.objects.filter(
-            enabled=True, phase=SyncPhase.ON, next_poll_at__isnull=True
-        ).values_list("pk", "user_id")
-    )
-    queued = 0
-    for pk, user_id in due + due_null:
-        with transaction.atomic():
-            claimed = SyncState.objects.filter(pk=pk).filter(next_poll_at__lte=now).update(
-                next_poll_at=now + timedelta(seconds=settings.SYNC_POLL_SECONDS)
-            ) or (
-                SyncState.objects.filter(pk=pk, next_poll_at__isnull=True).update(
-                    next_poll_at=now + timedelta(seconds=settings.SYNC_POLL_SECONDS)
-                )
-            )
-        if claimed:
+        for start in range(0, len(claimed), batch):
+            SyncState.objects.filter(
+                pk__in=[pk for pk, _ in claimed[start : start + batch]]
+            ).update(next_poll_at=now + timedelta(seconds=settings.SYNC_POLL_SECONDS))
+        for _, user_id in claimed:
             enqueue_sync(user_id=user_id, trigger=SyncTrigger.POLL)
-            queued += 1
-    return queued
+    return len(claimed)

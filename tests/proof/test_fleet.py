@@ -1,24 +1,32 @@
-"""B4 fleet: one poll round of many users, run by two real qcluster processes on PostgreSQL:
-every user polled exactly once, never two runs of one user at once, an idle poll at most 2 API
-calls (R5, R10, R13).
+"""B4 fleet: one poll round of many users, run by two real qcluster processes on PostgreSQL, and
+the dispatcher that queues it: every user polled exactly once, never two runs of one user at
+once, an idle poll at most 2 API calls (R5, R10, R13).
 
 Only on PostgreSQL, like tests/failure/test_workers.py: SQLite serialises every writer, so it
-cannot show two workers racing (CI runs the suite on both).
+cannot show two workers or two dispatchers racing (CI runs the suite on both).
 """
 
 import json
+import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, connections
+from django.utils import timezone
+
+from accounts.models import User
+from tasksync.models import SyncState
+from tasksync.sync import jobs_api
+from tasksync.sync.engine import dispatch_due_polls
 
 FLEET = 20
 
 
 def on_postgres(test):
-    """Real worker processes: a transactional database, and PostgreSQL only."""
+    """Real connections racing: a transactional database, and PostgreSQL only."""
     for mark in (
         pytest.mark.postgres,
         pytest.mark.django_db(transaction=True),
@@ -41,11 +49,87 @@ def _database_url():
     return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
+def _due_users(n: int) -> set[int]:
+    users = User.objects.bulk_create([User(username=f"due-{i}", time_zone="UTC") for i in range(n)])
+    past = timezone.now() - timedelta(minutes=5)
+    SyncState.objects.bulk_create(
+        [SyncState(user=u, enabled=True, phase="on", next_poll_at=past) for u in users]
+    )
+    return {u.pk for u in users}
+
+
+def _in_thread(fn):
+    """Run ``fn`` on its own database connection, as another machine's dispatcher would."""
+    out = {}
+
+    def target():
+        began = time.monotonic()
+        try:
+            out["result"] = fn()
+        finally:
+            out["seconds"] = time.monotonic() - began
+            connections.close_all()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, out
+
+
 @pytest.mark.parametrize("url", [None, "sqlite:////tmp/not-postgres.sqlite3"])
 def test_b4_refuses_anything_but_postgresql(url):
     args = ["benchmark_sync", "--only", "B4", "--fleet-users", "2"]
     with pytest.raises(CommandError, match="PostgreSQL"):
         call_command(*args, *(["--database-url", url] if url else []), verbosity=0)
+
+
+@on_postgres
+def test_a_dispatcher_running_during_a_round_queues_nobody_and_does_not_wait(monkeypatch):
+    users = _due_users(50)
+    queued, second = [], {}
+
+    def enqueue(*, user_id, trigger):
+        if not second:
+            # The first job of the first dispatcher: its claim is held, not committed yet. A
+            # dispatcher on another connection runs now, start to end.
+            second["started"] = True
+            thread, out = _in_thread(dispatch_due_polls)
+            thread.join(timeout=30)
+            second.update(out)
+        queued.append(user_id)
+
+    monkeypatch.setattr(jobs_api, "enqueue_sync", enqueue)
+    assert dispatch_due_polls() == 50
+    assert second["result"] == 0  # the rows held by the first are skipped…
+    assert second["seconds"] < 5  # …not waited for
+    assert sorted(queued) == sorted(users)
+    assert dispatch_due_polls() == 0  # committed: nobody is due any more
+
+
+@on_postgres
+def test_dispatchers_racing_on_many_machines_queue_every_user_exactly_once(monkeypatch):
+    users = _due_users(200)
+    queued, lock = [], threading.Lock()
+
+    def enqueue(*, user_id, trigger):
+        time.sleep(0.0005)  # a broker round trip: rounds overlap
+        with lock:
+            queued.append(user_id)
+
+    monkeypatch.setattr(jobs_api, "enqueue_sync", enqueue)
+    for _ in range(5):
+        queued.clear()
+        SyncState.objects.update(next_poll_at=timezone.now() - timedelta(seconds=5))
+        barrier = threading.Barrier(3)
+
+        def dispatcher(barrier=barrier):
+            barrier.wait()
+            return dispatch_due_polls()
+
+        runs = [_in_thread(dispatcher) for _ in range(3)]
+        for thread, _ in runs:
+            thread.join(timeout=60)
+        assert sum(out["result"] for _, out in runs) == len(users)
+        assert sorted(queued) == sorted(users)  # each user once: nobody twice, nobody missed
 
 
 @on_postgres
