@@ -79,7 +79,7 @@ def pull(ctx: RunContext, *, import_window_start=None) -> None:
             if first and import_window_start is not None:
                 state.progress_total = page.get("totalSize", len(records))
                 state.progress_done = 0
-            _apply_page(ctx, records, in_doubt)
+            apply_page(ctx, records, in_doubt)
             if import_window_start is not None:
                 state.progress_done += len(records)
                 state.save(update_fields=["progress_done", "progress_total"])
@@ -105,7 +105,10 @@ def _in_doubt_creates(ctx: RunContext) -> list[TaskLink]:
     )
 
 
-def _apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -> None:
+def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -> None:
+    """Apply one page of Salesforce records (inside the caller's transaction): links known
+    records to their tasks, matches in-doubt creates (R10), imports the rest (R5). Also used by
+    a resync (R14), which re-reads linked records."""
     ids = [r["Id"] for r in records]
     links = {
         link.sf_id: link
@@ -242,7 +245,7 @@ def _apply_to_link(ctx: RunContext, record: dict, link: TaskLink, row) -> None:
     task = link.task
     if record.get("IsDeleted"):
         if link.state not in (LinkState.REMOTE_DELETED, LinkState.LOCAL_DELETED):
-            _apply_remote_delete(ctx, link, row, record)
+            apply_remote_delete(ctx, link, row, record)
         return
     if link.state in (LinkState.REMOTE_DELETED, LinkState.LOCAL_DELETED):
         _restore(ctx, link, row)
@@ -350,7 +353,7 @@ def _conflict(ctx, link, field, local_value, remote_value, local_at, remote_at, 
     )
 
 
-def _apply_remote_delete(ctx: RunContext, link: TaskLink, row, record=None) -> None:
+def apply_remote_delete(ctx: RunContext, link: TaskLink, row, record=None) -> None:
     """R6: a Salesforce deletion removes the local task (a tombstone); an edit that meets it is
     recorded as a conflict and the delete stands."""
     task = link.task
@@ -409,5 +412,5 @@ def apply_deleted_ids(ctx: RunContext, sf_ids) -> None:
                 )
             }
             for link in links:
-                _apply_remote_delete(ctx, link, rows.get(link.task_id))
+                apply_remote_delete(ctx, link, rows.get(link.task_id))
             ctx.flush()

@@ -202,9 +202,9 @@ def _push_updates(ctx: RunContext, batch) -> None:
             problem = _result_problem(result)
             if isinstance(problem, errors.AlreadyDeleted):
                 # R6: the edit met a deletion made in Salesforce; the delete stands.
-                from tasksync.sync.pull import _apply_remote_delete
+                from tasksync.sync.pull import apply_remote_delete
 
-                _apply_remote_delete(ctx, link, row)
+                apply_remote_delete(ctx, link, row)
                 continue
             _record_failure(ctx, row, link, problem, action="update")
         _settle(landed)

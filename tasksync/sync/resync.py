@@ -35,7 +35,7 @@ def resync(ctx: RunContext) -> None:
                 .select_related("task")
             }
             linked = [r for r in records if r["Id"] in known]
-            pull_mod._apply_page(ctx, linked, in_doubt=[])
+            pull_mod.apply_page(ctx, linked, in_doubt=[])
             for record in linked:
                 _queue_repair(ctx, known[record["Id"]], record)
             ctx.flush()
