@@ -164,7 +164,9 @@ Q_CLUSTER = {
     "max_attempts": 3,
     "catch_up": False,  # a missed poll slot is not worth replaying: the next poll reads everything
     "save_limit": 500,
-    "poll": 0.5,
+    # With the database broker, how often an idle worker looks for a job: a local edit waits up to
+    # this long before its push starts (B6). Redis hands jobs over at once.
+    "poll": env.float("Q_POLL", default=0.5),
     "label": _("Background jobs"),
     "scheduler": env.bool("Q_SCHEDULER", default=True),
 }
