@@ -42,6 +42,13 @@ class Command(BaseCommand):
             "workers and run only when named here; B4 needs PostgreSQL (--database-url).",
         )
         parser.add_argument(
+            "--latency-ms",
+            type=float,
+            default=0.0,
+            help="Milliseconds the emulator adds to every REST API call, the engine's and the "
+            "floors' alike (default 0: the emulator's own speed, on this machine).",
+        )
+        parser.add_argument(
             "--fleet-users",
             type=int,
             help=f"B4's fleet size (default {fleet.FLEET_USERS:,}; "
@@ -56,6 +63,7 @@ class Command(BaseCommand):
         database_url=None,
         only=None,
         fleet_users=None,
+        latency_ms=0.0,
         **options,
     ):
         wanted = None
@@ -74,6 +82,8 @@ class Command(BaseCommand):
                     "lock): pass --database-url postgres://…/<a throwaway database>"
                 )
             fleet_users = fleet_users or (fleet.QUICK_FLEET_USERS if quick else fleet.FLEET_USERS)
+        if latency_ms < 0:
+            raise CommandError("--latency-ms takes zero or a positive number")
         verbose = options.get("verbosity", 1) >= 1
 
         def log(message):
@@ -86,6 +96,8 @@ class Command(BaseCommand):
             harness.throwaway_database(database_url),
             harness.jobs_suppressed(),
         ):
+            if latency_ms:
+                handle.set_latency(latency_ms / 1000, path="/services/data/")
             rest = wanted - {"B4"} if wanted else None
             results = {"quick": quick, "environment": harness.settings_summary()}
             if fleet_wanted:
@@ -99,6 +111,7 @@ class Command(BaseCommand):
                 results = scenarios.run_all(handle, quick=quick, only=rest, log=log)
             if fleet_wanted:
                 results["B4"] = fleet_result
+            results["environment"]["latency_ms"] = latency_ms
         self.stdout.write(render_table(results))
         if json_path:
             Path(json_path).write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -289,4 +302,7 @@ def render_table(results: dict) -> str:
         if index == 0:
             lines.append("-+-".join("-" * w for w in widths))
     mode = "quick" if results.get("quick") else "full"
-    return f"Sync benchmarks ({mode}, {results['environment']['database']})\n" + "\n".join(lines)
+    environment = results["environment"]
+    latency = environment.get("latency_ms")
+    added = f", +{latency:g} ms a call" if latency else ""
+    return f"Sync benchmarks ({mode}, {environment['database']}{added})\n" + "\n".join(lines)
