@@ -53,3 +53,27 @@ def test_it_renders_the_pages_with_a_constant_number_of_queries(figures, page):
     # R4, R14: no N+1, with 10 tasks or thousands.
     b5 = figures["B5"]
     assert b5["small"][page]["queries"] == b5["large"][page]["queries"], b5
+
+
+def test_latency_ms_slows_every_api_call_for_the_engine_and_the_floor_alike(
+    tmp_path, django_db_blocker
+):
+    # --latency-ms: each of B2's calls waits at least that long, so times can only grow by it.
+    out = tmp_path / "slow.json"
+    with django_db_blocker.unblock():
+        call_command(
+            "benchmark_sync",
+            "--quick",
+            "--only",
+            "B2",
+            "--latency-ms",
+            "150",
+            "--json",
+            str(out),
+            verbosity=0,
+        )
+    data = json.loads(out.read_text())
+    assert data["environment"]["latency_ms"] == 150
+    for step in data["B2"].values():
+        assert step["seconds"] >= 0.15 * step["api_calls"]
+        assert step["raw_seconds"] >= 0.15 * (step["records"] // 200)
