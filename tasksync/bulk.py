@@ -118,7 +118,10 @@ def update_many(objs: Sequence[models.Model], fields: Sequence[str], *, using=No
     """Write ``fields`` of saved ``objs`` (all of one model) in a few statements: an INSERT of
     the whole rows that meets each existing primary key and updates just ``fields`` (``INSERT …
     ON CONFLICT (pk) DO UPDATE``). Django's ``bulk_update`` builds a CASE per field and row, far
-    slower for batches of hundreds. Fields with ``auto_now`` are stamped, as ``save`` does."""
+    slower for batches of hundreds. Fields with ``auto_now`` are stamped, as ``save`` does.
+
+    Unlike ``bulk_update``, a row deleted meanwhile would be inserted again: use it for rows the
+    caller holds (the sync's own links, under the user's lease)."""
     if not objs:
         return
     model = type(objs[0])
