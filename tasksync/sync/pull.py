@@ -133,16 +133,21 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
         if record.get("IsArchived") and not record.get("IsDeleted"):
             continue  # R15: archived by Salesforce is not a deletion, and not an edit
         link = links.get(record["Id"])
+        row = None
         if link is None:
-            if record.get("IsDeleted"):
-                continue
+            # R10 before R5: one of our creates whose answer was lost, possibly deleted in
+            # Salesforce since (then the deletion applies here, R6, and it is not sent again).
             link = _match_in_doubt(ctx, record, in_doubt)
             if link is None:
-                to_import.append(record)
+                if not record.get("IsDeleted"):
+                    to_import.append(record)
                 continue
+            row = OutboundChange.objects.select_for_update().filter(task_id=link.task_id).first()
         elif not _needs_work(record, link):
             continue
-        _apply_to_link(ctx, record, link, outbox.get(link.task_id))
+        else:
+            row = outbox.get(link.task_id)
+        _apply_to_link(ctx, record, link, row)
     if to_import:
         _import(ctx, to_import)
 

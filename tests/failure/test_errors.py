@@ -129,6 +129,27 @@ def test_a_create_answered_with_an_error_is_retried_without_waiting_for_the_limi
     _converged(syncing, sf_emulator)
 
 
+def test_a_lost_create_deleted_in_salesforce_before_the_next_pull_is_deleted_here_too(
+    syncing, sf_emulator
+):
+    # R10 + R6: the create landed, its answer was lost, and the rep deleted the task in
+    # Salesforce before the next poll. The pull finds it in the recycle bin (queryAll), links it
+    # and applies the deletion: it is neither sent again nor left waiting.
+    task = services.task_create(user=syncing, name="Call Ana")
+    sf_emulator.drop_response(method="POST", path="composite/sobjects")
+    assert _cycle(syncing, "push").outcome == "failed"
+    [created] = sf_emulator.tasks()
+    sf_emulator.delete_task(created["Id"])
+    after = _cycle(syncing)
+    assert after.outcome == "success" and after.pushed == 0
+    task.refresh_from_db()
+    assert task.deleted_at is not None
+    assert TaskLink.objects.get(task=task).state == "remote_deleted"
+    assert sf_emulator.tasks(include_deleted=False) == []
+    assert not OutboundChange.objects.filter(user=syncing).exists()
+    assert _cycle(syncing).pushed == 0
+
+
 def test_a_lost_response_on_an_update_is_simply_sent_again(syncing, run, sf_emulator):
     # R10/R12: updates are idempotent; the edit lands once the connection is back.
     task = services.task_create(user=syncing, name="Call Ana")
