@@ -128,6 +128,9 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
             task_id__in=[link.task_id for link in work]
         )
     }
+    # R10 before R5: our creates whose answers were lost, possibly deleted in Salesforce since
+    # (then the deletion applies here, R6, and they are not sent again).
+    recovered = _match_in_doubt(ctx, records, links, in_doubt) if in_doubt else {}
     to_import = []
     for record in records:
         if record.get("IsArchived") and not record.get("IsDeleted"):
@@ -135,9 +138,7 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
         link = links.get(record["Id"])
         row = None
         if link is None:
-            # R10 before R5: one of our creates whose answer was lost, possibly deleted in
-            # Salesforce since (then the deletion applies here, R6, and it is not sent again).
-            link = _match_in_doubt(ctx, record, in_doubt)
+            link = recovered.get(record["Id"])
             if link is None:
                 if not record.get("IsDeleted"):
                     to_import.append(record)
@@ -169,16 +170,39 @@ def _needs_work(record: dict, link: TaskLink) -> bool:
     return any(snapshot[f] != link.synced_remote.get(f) for f in mapping.REMOTE_FIELDS)
 
 
-def _match_in_doubt(ctx: RunContext, record: dict, in_doubt: list[TaskLink]) -> TaskLink | None:
-    """R10: a Task this connection created whose id we never recorded is the in-doubt create with
-    the same content, created after we sent it: link it instead of importing a duplicate."""
-    if not in_doubt or record.get("CreatedById") != ctx.sf_user_id:
-        return None
-    created = sf_datetime(record.get("CreatedDate"))
-    snapshot = mapping.remote_snapshot(record)
-    for link in in_doubt:
-        started = link.create_started_at - timedelta(minutes=1)
-        if created and created >= started and snapshot == link.synced_remote:
+def _match_in_doubt(ctx: RunContext, records, links, in_doubt: list[TaskLink]) -> dict:
+    """R10: Tasks this connection created whose ids we never recorded are the in-doubt creates,
+    created after we sent them, with the same content; failing that, with the same Subject
+    (automation in the org, a flow or a trigger, may have set another field between the create
+    and this pull; its change then arrives as a Salesforce edit, like any other). Exact matches
+    go first, across the whole page, so that two creates of one Subject are never swapped.
+    Returns {Salesforce id: link}; each link is linked to its record here."""
+    unknown = [
+        (record, mapping.remote_snapshot(record), sf_datetime(record.get("CreatedDate")))
+        for record in records
+        if record["Id"] not in links
+        and record.get("CreatedById") == ctx.sf_user_id
+        and record.get("CreatedDate")
+        and not (record.get("IsArchived") and not record.get("IsDeleted"))
+    ]
+    matched = {}
+    for same in (lambda snap, link: snap == link.synced_remote, _same_subject):
+        for record, snapshot, created in unknown:
+            if not in_doubt:
+                return matched
+            if record["Id"] in matched:
+                continue
+            link = next(
+                (
+                    link
+                    for link in in_doubt
+                    if created >= link.create_started_at - timedelta(minutes=1)
+                    and same(snapshot, link)
+                ),
+                None,
+            )
+            if link is None:
+                continue
             in_doubt.remove(link)
             link.sf_id = record["Id"]
             link.state = LinkState.SYNCED
@@ -190,8 +214,12 @@ def _match_in_doubt(ctx: RunContext, record: dict, in_doubt: list[TaskLink]) -> 
             # so let this run's push settle it now.
             OutboundChange.objects.filter(task_id=link.task_id).update(not_before=None)
             ctx.pulled(task=link.task, sf_id=link.sf_id, action="recovered_create")
-            return link
-    return None
+            matched[record["Id"]] = link
+    return matched
+
+
+def _same_subject(snapshot: dict, link: TaskLink) -> bool:
+    return snapshot["Subject"] == (link.synced_remote or {}).get("Subject")
 
 
 def _import(ctx: RunContext, records: list[dict]) -> None:

@@ -60,6 +60,13 @@ def push(ctx: RunContext) -> None:
                 deletes.append((row, link))
             elif link is None or link.create_started_at is None:
                 row.delete()  # never reached Salesforce: nothing to delete there
+            elif _create_cannot_land(ctx, link):
+                # Its create is no longer running and this run's pull did not find it: it never
+                # landed, so there is nothing to delete. Otherwise the delete waits for the pull.
+                row.delete()
+                link.state = LinkState.LOCAL_DELETED
+                link.create_started_at = link.resend_after = None
+                link.save(update_fields=["state", "create_started_at", "resend_after"])
         elif has_id:
             updates.append((row, link))
         elif row.operation == OutboxOperation.CREATE and _may_send_create(ctx, link):
@@ -81,9 +88,15 @@ def _may_send_create(ctx: RunContext, link) -> bool:
     """R10: a create in doubt (sent, never confirmed, not found by this run's pull) is sent again
     only once the earlier request can no longer commit: otherwise a request still running in
     Salesforce would land after the second one, and the task would exist twice."""
-    if link is None or link.create_started_at is None or link.resend_after is None:
+    if link is None or link.create_started_at is None:
         return True
-    return link.resend_after <= ctx.run.started_at
+    return _create_cannot_land(ctx, link)
+
+
+def _create_cannot_land(ctx: RunContext, link) -> bool:
+    """The in-doubt create's request is over, and the pull of this run, which started after
+    that, would have found what it committed."""
+    return link.resend_after is not None and link.resend_after <= ctx.run.started_at
 
 
 def _chunks(items):

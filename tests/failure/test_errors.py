@@ -150,6 +150,67 @@ def test_a_lost_create_deleted_in_salesforce_before_the_next_pull_is_deleted_her
     assert _cycle(syncing).pushed == 0
 
 
+def test_a_lost_create_that_automation_changed_before_the_next_pull_is_still_recognised(
+    syncing, sf_emulator
+):
+    # R10: the create landed, its answer was lost, and a flow in the org raised its priority
+    # before the next poll. It is still ours (same creator, same Subject, created after we sent
+    # it): linked, not imported as a second task here and not sent again; the flow's change
+    # arrives as a Salesforce edit.
+    task = services.task_create(user=syncing, name="Call Ana")
+    other = services.task_create(user=syncing, name="Call Ben")
+    sf_emulator.drop_response(method="POST", path="composite/sobjects")
+    assert _cycle(syncing, "push").outcome == "failed"
+    ana = next(t for t in sf_emulator.tasks() if t["Subject"] == "Call Ana")
+    sf_emulator.automation_touch(ana["Id"], Priority="High")
+    after = _cycle(syncing)
+    assert after.outcome == "success" and after.pushed == 0
+    assert ReminderTask.objects.live().filter(user=syncing).count() == 2
+    assert TaskLink.objects.get(task=task).sf_id == ana["Id"]
+    task.refresh_from_db()
+    assert task.priority == "high"
+    assert sorted(t["Subject"] for t in sf_emulator.tasks()) == ["Call Ana", "Call Ben"]
+    assert TaskLink.objects.get(task=other).sf_id
+    _converged(syncing, sf_emulator)
+
+
+def test_two_lost_creates_of_one_subject_are_never_swapped(syncing, sf_emulator):
+    # R10: exact matches are made first across the page, then Subject-only ones.
+    first = services.task_create(user=syncing, name="Call Ana", details="about the renewal")
+    second = services.task_create(user=syncing, name="Call Ana", details="about the invoice")
+    sf_emulator.drop_response(method="POST", path="composite/sobjects")
+    assert _cycle(syncing, "push").outcome == "failed"
+    by_details = {t["Description"]: t for t in sf_emulator.tasks()}
+    # Automation changes the second; the first, touched later without a change, still matches
+    # exactly but comes after it in the pull's order (SystemModstamp).
+    sf_emulator.automation_touch(by_details["about the invoice"]["Id"], Priority="High")
+    sf_emulator.advance(2)
+    sf_emulator.automation_touch(by_details["about the renewal"]["Id"])
+    assert _cycle(syncing).outcome == "success"
+    assert TaskLink.objects.get(task=first).sf_id == by_details["about the renewal"]["Id"]
+    assert TaskLink.objects.get(task=second).sf_id == by_details["about the invoice"]["Id"]
+    assert len(sf_emulator.tasks()) == 2
+    _converged(syncing, sf_emulator)
+
+
+def test_a_task_deleted_here_after_its_create_was_refused_is_not_left_waiting(syncing, sf_emulator):
+    # R10/R11: Salesforce answered the create with a 503 (nothing landed); the rep then deleted
+    # the task. The next run's pull finds nothing, so there is nothing to delete in Salesforce:
+    # the delete is done, not left queued (found by the long convergence run).
+    task = services.task_create(user=syncing, name="Call Ana")
+    sf_emulator.inject_fault(
+        method="POST", path="composite/sobjects", status=503, error_code="SERVER_UNAVAILABLE"
+    )
+    assert _cycle(syncing, "push").outcome == "failed"
+    services.task_delete(task=task)
+    OutboundChange.objects.update(not_before=None)
+    after = _cycle(syncing)
+    assert after.outcome == "success" and (after.pushed, after.deleted) == (0, 0)
+    assert not OutboundChange.objects.filter(user=syncing).exists()
+    assert sf_emulator.tasks() == []
+    assert TaskLink.objects.get(task=task).state == "local_deleted"
+
+
 def test_a_lost_response_on_an_update_is_simply_sent_again(syncing, run, sf_emulator):
     # R10/R12: updates are idempotent; the edit lands once the connection is back.
     task = services.task_create(user=syncing, name="Call Ana")
@@ -311,3 +372,29 @@ def test_an_unexpected_crash_is_recorded_on_the_run_and_raised(syncing, monkeypa
     # The lease was released: the next run is not blocked.
     monkeypatch.undo()
     assert _cycle(syncing).outcome == "success"
+
+
+def test_creates_in_doubt_before_the_upgrade_get_the_same_wait(syncing):
+    # R10: migration 0005 gives links already in doubt the in-flight wait of new ones.
+    import importlib
+    from datetime import timedelta
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    from tasksync.sync.push import IN_FLIGHT_LIMIT
+
+    migration = importlib.import_module("tasksync.migrations.0005_link_resend_after")
+    started = timezone.now() - timedelta(minutes=3)
+    task = services.task_create(user=syncing, name="Call Ana")
+    TaskLink.objects.create(
+        task=task,
+        user=syncing,
+        org_id="00D",
+        sf_user_id="005",
+        state="creating",
+        create_started_at=started,
+    )
+    migration.in_doubt_links_wait_for_the_limit(apps, None)
+    assert TaskLink.objects.get(task=task).resend_after == started + IN_FLIGHT_LIMIT
+    assert migration.IN_FLIGHT_LIMIT == IN_FLIGHT_LIMIT
