@@ -22,6 +22,9 @@ class RunContext:
     statuses: StatusMap
     lease_owner: str
     events: list = field(default_factory=list)
+    # Set once this run's pull has read everything since its cursor and matched the creates in
+    # doubt against it (R10): only then may one that was not found be sent again.
+    in_doubt_checked: bool = False
 
     @property
     def template(self) -> str:

@@ -91,6 +91,7 @@ def pull(ctx: RunContext, *, import_window_start=None) -> None:
     if state.watermark is None or cursor > state.watermark:
         state.watermark = cursor
         state.save(update_fields=["watermark"])
+    ctx.in_doubt_checked = True
 
 
 def _in_doubt_creates(ctx: RunContext) -> list[TaskLink]:

@@ -95,8 +95,12 @@ def _may_send_create(ctx: RunContext, link) -> bool:
 
 def _create_cannot_land(ctx: RunContext, link) -> bool:
     """The in-doubt create's request is over, and the pull of this run, which started after
-    that, would have found what it committed."""
-    return link.resend_after is not None and link.resend_after <= ctx.run.started_at
+    that, would have found what it committed (a resync's read does not look for it)."""
+    return (
+        ctx.in_doubt_checked
+        and link.resend_after is not None
+        and link.resend_after <= ctx.run.started_at
+    )
 
 
 def _chunks(items):
