@@ -1,5 +1,6 @@
 """Settings for tasksync, read from the environment (see .env.example for every variable)."""
 
+import re
 from pathlib import Path
 
 import environ
@@ -186,6 +187,16 @@ SALESFORCE_TIMEOUT = env.float("SALESFORCE_TIMEOUT", default=30.0)
 # waiting about SALESFORCE_BACKOFF_SECONDS, doubling each time, with jitter.
 SALESFORCE_TRANSIENT_RETRIES = env.int("SALESFORCE_TRANSIENT_RETRIES", default=2)
 SALESFORCE_BACKOFF_SECONDS = env.float("SALESFORCE_BACKOFF_SECONDS", default=1.0)
+# R10, optional: the API name of a custom text field on Activity (Task), marked External ID, that
+# carries each create's key, so a create whose answer was lost is recognised by the key whatever
+# was changed in Salesforce before the next poll. Empty: recognised by content and Subject.
+SALESFORCE_TASK_EXTERNAL_ID_FIELD = env.str("SALESFORCE_TASK_EXTERNAL_ID_FIELD", default="")
+if SALESFORCE_TASK_EXTERNAL_ID_FIELD and not re.fullmatch(
+    r"[A-Za-z][A-Za-z0-9_]*__c", SALESFORCE_TASK_EXTERNAL_ID_FIELD
+):
+    raise ImproperlyConfigured(
+        "SALESFORCE_TASK_EXTERNAL_ID_FIELD must be a custom field's API name, like TasksyncId__c"
+    )
 SALESFORCE_STATUS_OPEN = env.str("SALESFORCE_STATUS_OPEN", default="Not Started")
 SALESFORCE_STATUS_COMPLETE = env.str("SALESFORCE_STATUS_COMPLETE", default="Completed")
 # The demo runs against the bundled Salesforce emulator when no real Connected App is configured.

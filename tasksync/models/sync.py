@@ -103,6 +103,9 @@ class TaskLink(models.Model):
     # pull did not find it. A request that got no answer may still be running in Salesforce (and
     # commit) until its 10-minute limit; one that got an answer, even an error, is over.
     resend_after = models.DateTimeField(null=True, blank=True)
+    # R10: with SALESFORCE_TASK_EXTERNAL_ID_FIELD set, the create carries this key in that field,
+    # and the pull recognises an in-doubt create by it.
+    create_key = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -36,6 +37,11 @@ TASK_FIELDS = (
 )
 
 
+def _task_fields() -> str:
+    key_field = settings.SALESFORCE_TASK_EXTERNAL_ID_FIELD
+    return f"{TASK_FIELDS}, {key_field}" if key_field else TASK_FIELDS
+
+
 def _where_owned(ctx: RunContext) -> str:
     # R15: the connected user's own tasks, real tasks (not logged emails or calls), no series.
     return f"OwnerId = {soql_id(ctx.sf_user_id)} AND TaskSubtype = 'Task' AND IsRecurrence = false"
@@ -43,14 +49,14 @@ def _where_owned(ctx: RunContext) -> str:
 
 def changes_query(ctx: RunContext, since) -> str:
     return (
-        f"SELECT {TASK_FIELDS} FROM Task WHERE {_where_owned(ctx)} "
+        f"SELECT {_task_fields()} FROM Task WHERE {_where_owned(ctx)} "
         f"AND SystemModstamp >= {soql_datetime(since)} ORDER BY SystemModstamp, Id"
     )
 
 
 def import_query(ctx: RunContext, window_start) -> str:
     return (
-        f"SELECT {TASK_FIELDS} FROM Task WHERE {_where_owned(ctx)} "
+        f"SELECT {_task_fields()} FROM Task WHERE {_where_owned(ctx)} "
         f"AND LastModifiedDate >= {soql_datetime(window_start)} ORDER BY SystemModstamp, Id"
     )
 
@@ -173,11 +179,13 @@ def _needs_work(record: dict, link: TaskLink) -> bool:
 
 def _match_in_doubt(ctx: RunContext, records, links, in_doubt: list[TaskLink]) -> dict:
     """R10: Tasks this connection created whose ids we never recorded are the in-doubt creates,
-    created after we sent them, with the same content; failing that, with the same Subject
-    (automation in the org, a flow or a trigger, may have set another field between the create
-    and this pull; its change then arrives as a Salesforce edit, like any other). Exact matches
-    go first, across the whole page, so that two creates of one Subject are never swapped.
+    created after we sent them, with the same key (SALESFORCE_TASK_EXTERNAL_ID_FIELD); failing
+    that, the same content; failing that, the same Subject (automation in the org, a flow or a
+    trigger, may have set another field between the create and this pull; its change then
+    arrives as a Salesforce edit, like any other). Each kind of match is made across the whole
+    page before the next, so two creates of one Subject are never swapped.
     Returns {Salesforce id: link}; each link is linked to its record here."""
+    key_field = settings.SALESFORCE_TASK_EXTERNAL_ID_FIELD
     unknown = [
         (record, mapping.remote_snapshot(record), sf_datetime(record.get("CreatedDate")))
         for record in records
@@ -186,8 +194,19 @@ def _match_in_doubt(ctx: RunContext, records, links, in_doubt: list[TaskLink]) -
         and record.get("CreatedDate")
         and not (record.get("IsArchived") and not record.get("IsDeleted"))
     ]
+    rules = [
+        lambda record, snapshot, link: snapshot == link.synced_remote,
+        lambda record, snapshot, link: snapshot["Subject"] == link.synced_remote.get("Subject"),
+    ]
+    if key_field:
+        rules.insert(
+            0,
+            lambda record, snapshot, link: (
+                bool(link.create_key) and record.get(key_field) == link.create_key
+            ),
+        )
     matched = {}
-    for same in (lambda snap, link: snap == link.synced_remote, _same_subject):
+    for same in rules:
         for record, snapshot, created in unknown:
             if not in_doubt:
                 return matched
@@ -198,7 +217,7 @@ def _match_in_doubt(ctx: RunContext, records, links, in_doubt: list[TaskLink]) -
                     link
                     for link in in_doubt
                     if created >= link.create_started_at - timedelta(minutes=1)
-                    and same(snapshot, link)
+                    and same(record, snapshot, link)
                 ),
                 None,
             )
@@ -217,10 +236,6 @@ def _match_in_doubt(ctx: RunContext, records, links, in_doubt: list[TaskLink]) -
             ctx.pulled(task=link.task, sf_id=link.sf_id, action="recovered_create")
             matched[record["Id"]] = link
     return matched
-
-
-def _same_subject(snapshot: dict, link: TaskLink) -> bool:
-    return snapshot["Subject"] == (link.synced_remote or {}).get("Subject")
 
 
 def _import(ctx: RunContext, records: list[dict]) -> None:

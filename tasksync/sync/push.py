@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import random
+import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -113,6 +115,7 @@ def _chunks(items):
 
 def _push_creates(ctx: RunContext, batch) -> None:
     payloads, new_links, old_links = [], [], []
+    key_field = settings.SALESFORCE_TASK_EXTERNAL_ID_FIELD
     # R10: record the intent before the call, in its own committed transaction. If the worker
     # dies or the response is lost, the link stays "in doubt" and the next pull matches it.
     with transaction.atomic():
@@ -131,12 +134,15 @@ def _push_creates(ctx: RunContext, batch) -> None:
             link.state = LinkState.CREATING
             link.create_started_at = started
             link.resend_after = started + IN_FLIGHT_LIMIT
+            if key_field:
+                link.create_key = link.create_key or uuid.uuid4().hex
+                payload[key_field] = link.create_key
             link.synced_local, link.synced_remote = values, mapping.remote_snapshot(payload)
             link.updated_at = started
             batch[i] = (row, link)
             payloads.append(payload)
         insert_many(new_links)
-        _write_links(old_links, [*_LINK_FIELDS, "create_started_at", "resend_after"])
+        _write_links(old_links, [*_LINK_FIELDS, "create_started_at", "resend_after", "create_key"])
     try:
         results = _send(ctx, batch, lambda: ctx.client.create_many(payloads))
     except errors.SalesforceProblem as problem:
