@@ -456,3 +456,17 @@ def test_creates_in_doubt_before_the_upgrade_get_the_same_wait(syncing):
     migration.in_doubt_links_wait_for_the_limit(apps, None)
     assert TaskLink.objects.get(task=task).resend_after == started + IN_FLIGHT_LIMIT
     assert migration.IN_FLIGHT_LIMIT == IN_FLIGHT_LIMIT
+
+
+def test_a_key_field_the_org_lacks_stops_the_run_with_salesforces_message(
+    syncing, sf_emulator, settings
+):
+    # Misconfiguration is loud and loses nothing: the run fails with Salesforce's own words and
+    # the local change stays queued.
+    settings.SALESFORCE_TASK_EXTERNAL_ID_FIELD = "Missing__c"
+    services.task_create(user=syncing, name="Call Ana")
+    failed = _cycle(syncing)
+    assert failed.outcome == "failed"
+    assert "Missing__c" in failed.error
+    assert OutboundChange.objects.filter(user=syncing, state="pending").count() == 1
+    assert sf_emulator.tasks() == []
