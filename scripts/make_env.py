@@ -26,6 +26,8 @@ def main() -> int:
         "SYNC_POLL_SECONDS=15\n"
         "# Under a minute the poll dispatcher keeps one worker busy: one more for syncing.\n"
         "Q_WORKERS=3\n"
+        "# A local edit starts its push within this many seconds (B6: 0.1 s; default 0.5).\n"
+        "Q_POLL=0.1\n"
     )
     target.chmod(0o600)
     print(f"Wrote {target} with new development secrets.")
