@@ -266,6 +266,7 @@ class Model:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("key_field", ["", "TasksyncId__c"], ids=["no-key-field", "key-field"])
 @settings(
     max_examples=400 if LONG else 25,
     stateful_step_count=50,
@@ -275,9 +276,11 @@ class Model:
 )
 @given(ops=st.lists(operation, min_size=1, max_size=40 if LONG else 25))
 def test_it_converges_after_any_interleaving_of_changes_and_faults(
-    ops, sf_emulator, salesforce_settings
+    ops, key_field, sf_emulator, salesforce_settings
 ):
-    # R1, R2, R5, R6, R8, R10, R11, R12. A fresh emulator org and a fresh user per example.
+    # R1, R2, R5, R6, R8, R10, R11, R12. A fresh emulator org and a fresh user per example; with
+    # and without SALESFORCE_TASK_EXTERNAL_ID_FIELD (R10's creation keys).
+    salesforce_settings.SALESFORCE_TASK_EXTERNAL_ID_FIELD = key_field
     connection = fresh_connected_user(sf_emulator)
     with harness.jobs_suppressed():
         harness.turn_on(connection.user)
