@@ -94,23 +94,12 @@ def insert_many(objs: Sequence[models.Model], *, using: str | None = None) -> li
     for obj in objs:
         # The "cannot save with an unsaved related object" check, as bulk_create does.
         obj._prepare_related_fields_for_save(operation_name="insert_many")
-    qn = connection.ops.quote_name
-    converters = [_column_converter(f, connection) for f in fields]
-    columns = ", ".join(qn(f.column) for f in fields)
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    # Quoted names from the model's own metadata; every value is a parameter.
-    head = f"INSERT INTO {qn(opts.db_table)} ({columns}) VALUES "  # noqa: S608
-    tail = f" RETURNING {qn(opts.pk.column)}"
-    batch = max(1, connection.ops.bulk_batch_size(fields, objs))
-    with connection.cursor() as cursor:
-        for start in range(0, len(objs), batch):
-            chunk = objs[start : start + batch]
-            params = [convert(obj) for obj in chunk for convert in converters]
-            cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)
-            for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                obj.pk = pk
-                obj._state.adding = False
-                obj._state.db = using
+    tail = f" RETURNING {connection.ops.quote_name(opts.pk.column)}"
+    for chunk, cursor in _insert_batches(connection, objs, fields, tail, adding=True):
+        for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = using
     return list(objs)
 
 
@@ -133,21 +122,31 @@ def update_many(objs: Sequence[models.Model], fields: Sequence[str], *, using=No
         return
     stamped = [f.name for f in opts.concrete_fields if getattr(f, "auto_now", False)]
     fields = list(dict.fromkeys([*fields, *stamped]))
-    columns = [opts.pk, *(f for f in opts.concrete_fields if f is not opts.pk)]
-    converters = [_column_converter(f, connection, adding=False) for f in columns]
     qn = connection.ops.quote_name
-    names = ", ".join(qn(f.column) for f in columns)
     updates = ", ".join(
         f"{qn(column)} = EXCLUDED.{qn(column)}"
         for column in (opts.get_field(name).column for name in fields)
     )
+    tail = f" ON CONFLICT ({qn(opts.pk.column)}) DO UPDATE SET {updates}"
+    columns = [opts.pk, *(f for f in opts.concrete_fields if f is not opts.pk)]
+    for _ in _insert_batches(connection, objs, columns, tail, adding=False):
+        pass  # each batch is written as it is reached
+
+
+def _insert_batches(connection, objs, columns, tail: str, *, adding: bool):
+    """Multi-row ``INSERT INTO table (columns) VALUES (…), (…) <tail>``, as many rows a statement
+    as the database's parameter limit allows; yields each (chunk, cursor) once executed."""
+    opts = type(objs[0])._meta
+    qn = connection.ops.quote_name
+    converters = [_column_converter(f, connection, adding=adding) for f in columns]
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    names = ", ".join(qn(f.column) for f in columns)
     # Quoted names from the model's own metadata; every value is a parameter.
     head = f"INSERT INTO {qn(opts.db_table)} ({names}) VALUES "  # noqa: S608
-    tail = f" ON CONFLICT ({qn(opts.pk.column)}) DO UPDATE SET {updates}"
     batch = max(1, connection.ops.bulk_batch_size(columns, objs))
     with connection.cursor() as cursor:
         for start in range(0, len(objs), batch):
             chunk = objs[start : start + batch]
             params = [convert(obj) for obj in chunk for convert in converters]
             cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)
+            yield chunk, cursor
