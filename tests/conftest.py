@@ -63,3 +63,12 @@ def other_user(db):
 def signed_in(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def postgres_only():
+    """Tests of concurrency (several workers, row locks) run on PostgreSQL only."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL): SQLite serialises every writer")

@@ -30,7 +30,8 @@ from tasksync.sync.jobs_api import enqueue_sync as _real_enqueue
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _database_url() -> str:
+def database_url() -> str:
+    """The ``default`` database as a DATABASE_URL, for worker processes to open it too."""
     db = connections["default"].settings_dict
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
@@ -50,7 +51,7 @@ def workers(handle, *, clusters: int, per_cluster: int, poll_seconds: int, sched
         "DEBUG": "true" if settings.DEBUG else "false",
         "SECRET_KEY": settings.SECRET_KEY,
         "TOKEN_ENCRYPTION_KEYS": ",".join(settings.TOKEN_ENCRYPTION_KEYS),
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": "",
         "Q_WORKERS": str(per_cluster),
         "Q_SCHEDULER": "true" if scheduler else "false",

@@ -12,28 +12,19 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from tasksync.benchmarks.live import database_url
 from tasksync.models import OutboundChange, SyncRun
 from tasksync.services import tasks as services
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (set DATABASE_URL): SQLite serialises every writer")
-
-
-def _database_url():
-    db = connection.settings_dict
-    user = db.get("USER") or "postgres"
-    auth = f"{user}:{db['PASSWORD']}@" if db.get("PASSWORD") else f"{user}@"
-    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 
 def _start_workers(sf_emulator, count=2, redis_url=""):
@@ -41,7 +32,7 @@ def _start_workers(sf_emulator, count=2, redis_url=""):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tasksync.settings_test",
         "TASKSYNC_Q_SYNC": "false",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": redis_url,
         "Q_WORKERS": "2",
         "Q_SCHEDULER": "false",

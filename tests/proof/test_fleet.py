@@ -14,10 +14,11 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from accounts.models import User
+from tasksync.benchmarks.live import database_url
 from tasksync.models import SyncState
 from tasksync.sync import jobs_api
 from tasksync.sync.engine import dispatch_due_polls
@@ -30,23 +31,10 @@ def on_postgres(test):
     for mark in (
         pytest.mark.postgres,
         pytest.mark.django_db(transaction=True),
-        pytest.mark.usefixtures("_postgres_only"),
+        pytest.mark.usefixtures("postgres_only"),
     ):
         test = mark(test)
     return test
-
-
-@pytest.fixture
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (set DATABASE_URL): SQLite serialises every writer")
-
-
-def _database_url():
-    db = connection.settings_dict
-    user = db.get("USER") or "postgres"
-    auth = f"{user}:{db['PASSWORD']}@" if db.get("PASSWORD") else f"{user}@"
-    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 def _due_users(n: int) -> set[int]:
@@ -143,7 +131,7 @@ def test_a_fleet_poll_round_with_two_workers(tmp_path):
         "--fleet-users",
         str(FLEET),
         "--database-url",
-        _database_url(),
+        database_url(),
         "--json",
         str(out),
         verbosity=0,
