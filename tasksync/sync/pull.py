@@ -129,33 +129,29 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
     tasks = ReminderTask.objects.in_bulk([link.task_id for link in work])
     for link in work:
         link.task = tasks[link.task_id]
-    outbox = {
-        row.task_id: row
-        for row in OutboundChange.objects.select_for_update().filter(
-            task_id__in=[link.task_id for link in work]
-        )
-    }
     # R10 before R5: our creates whose answers were lost, possibly deleted in Salesforce since
     # (then the deletion applies here, R6, and they are not sent again).
     recovered = _match_in_doubt(ctx, records, links, in_doubt) if in_doubt else {}
+    outbox = {
+        row.task_id: row
+        for row in OutboundChange.objects.select_for_update().filter(
+            task_id__in=[link.task_id for link in [*work, *recovered.values()]]
+        )
+    }
     to_import = []
     for record in records:
         if record.get("IsArchived") and not record.get("IsDeleted"):
             continue  # R15: archived by Salesforce is not a deletion, and not an edit
         link = links.get(record["Id"])
-        row = None
         if link is None:
             link = recovered.get(record["Id"])
             if link is None:
                 if not record.get("IsDeleted"):
                     to_import.append(record)
                 continue
-            row = OutboundChange.objects.select_for_update().filter(task_id=link.task_id).first()
         elif not _needs_work(record, link):
             continue
-        else:
-            row = outbox.get(link.task_id)
-        _apply_to_link(ctx, record, link, row)
+        _apply_to_link(ctx, record, link, outbox.get(link.task_id))
     if to_import:
         _import(ctx, to_import)
 
