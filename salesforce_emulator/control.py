@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import ids, oauth, records
 from .clock import coerce_ms, format_sf, truncate_seconds
+from .faults import HOLD_SAFETY_SECONDS
 from .records import RecordError
 from .store import DEMO
 from .web import Request, Response
@@ -158,6 +159,27 @@ class Control:
             fields=fields,
             times=times,
         )
+
+    def hold_response(
+        self,
+        method: str = "*",
+        path: str = ".*",
+        times: int | None = 1,
+        safety_seconds: float = HOLD_SAFETY_SECONDS,
+    ) -> dict:
+        """The next `times` matching calls run and commit, then wait before answering until
+        `release(id)`, `clear_faults()`/`reset()`, or `safety_seconds` (60 s) pass."""
+        return self.emu.faults.add_hold(
+            method, path, None if times is None else int(times), float(safety_seconds)
+        )
+
+    def wait_until_held(self, id: int, timeout: float = 10.0) -> bool:  # noqa: A002 - brief's name
+        """True once a call matching hold `id` has committed and is being held."""
+        return self.emu.faults.wait_until_held(id, float(timeout))
+
+    def release(self, id: int) -> dict:  # noqa: A002 - brief's name
+        """Let the calls held by `id` answer normally; the hold catches no more calls."""
+        return self.emu.faults.release(id)
 
     def set_latency(self, seconds: float, method: str = "*", path: str = ".*") -> None:
         self.emu.faults.set_latency(float(seconds), method, path)

@@ -134,6 +134,11 @@ class Emulator:
         return self._maybe_drop(req, response)
 
     def _maybe_drop(self, req: Request, response: Response) -> Response:
+        """After the call has committed: hold its answer, drop it, or let it go."""
+        hold = self.faults.take_hold(req.method, req.path)
+        if hold is not None:
+            # Committed and visible to other requests; this handler thread waits to answer.
+            self.faults.wait_held(hold)
         if self.faults.take(req.method, req.path, drop=True):
             response.drop = True
         return response

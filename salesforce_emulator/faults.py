@@ -1,4 +1,4 @@
-"""Fault injection: failing calls, dropped responses, validation-rule rejects, latency.
+"""Fault injection: failing calls, dropped or held responses, validation-rule rejects, latency.
 
 Kept in memory (not in SQLite): faults are test setup and vanish with `reset()`.
 """
@@ -107,6 +107,39 @@ class RejectRule:
         }
 
 
+HOLD_SAFETY_SECONDS = 60.0  # a held response is let go after this, so a broken test never hangs
+
+
+@dataclass
+class Hold:
+    """'Commit, then hold the response': matching calls run and commit, then their handler
+    thread waits before answering until `release`, `clear`, or the safety timeout."""
+
+    id: int
+    method: str
+    path: str
+    times: int | None  # how many matching calls to hold; None = until released
+    safety_seconds: float = HOLD_SAFETY_SECONDS
+    held: int = 0  # calls caught so far
+    waiting: int = 0  # calls blocked right now
+    released: threading.Event = field(default_factory=threading.Event)
+    caught: threading.Event = field(default_factory=threading.Event)
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method in ("*", method.upper())) and re.search(self.path, path) is not None
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "method": self.method,
+            "path": self.path,
+            "times": self.times,
+            "held": self.held,
+            "waiting": self.waiting,
+            "released": self.released.is_set(),
+        }
+
+
 @dataclass
 class Latency:
     seconds: float
@@ -120,6 +153,7 @@ class Faults:
     faults: list[Fault] = field(default_factory=list)
     rejects: list[RejectRule] = field(default_factory=list)
     latencies: list[Latency] = field(default_factory=list)
+    holds: dict[int, Hold] = field(default_factory=dict)
     _next: int = 1
 
     def clear(self) -> None:
@@ -127,6 +161,9 @@ class Faults:
             self.faults.clear()
             self.rejects.clear()
             self.latencies.clear()
+            holds, self.holds = list(self.holds.values()), {}
+        for hold in holds:
+            hold.released.set()
 
     def _id(self) -> int:
         self._next += 1
@@ -234,10 +271,61 @@ class Faults:
                 if lat.method in ("*", method.upper()) and re.search(lat.path, path)
             )
 
+    # -- holds --------------------------------------------------------------------------------
+    def add_hold(
+        self,
+        method: str = "*",
+        path: str = ".*",
+        times: int | None = 1,
+        safety_seconds: float = HOLD_SAFETY_SECONDS,
+    ) -> dict:
+        with self.lock:
+            hold = Hold(self._id(), method.upper(), path, times, float(safety_seconds))
+            self.holds[hold.id] = hold
+        return hold.as_dict()
+
+    def take_hold(self, method: str, path: str) -> Hold | None:
+        """The first live hold matching this call (one of its `times` is consumed)."""
+        with self.lock:
+            for hold in self.holds.values():
+                if hold.released.is_set() or (hold.times is not None and hold.held >= hold.times):
+                    continue
+                if hold.matches(method, path):
+                    hold.held += 1
+                    hold.waiting += 1
+                    hold.caught.set()
+                    return hold
+        return None
+
+    def wait_held(self, hold: Hold) -> None:
+        """Block the calling (handler) thread until the hold is released or times out."""
+        try:
+            hold.released.wait(hold.safety_seconds)
+        finally:
+            with self.lock:
+                hold.waiting -= 1
+
+    def _hold(self, hold_id) -> Hold:
+        with self.lock:
+            hold = self.holds.get(int(hold_id))
+        if hold is None:
+            raise KeyError(f"no hold {hold_id} (released by clear_faults or reset?)")
+        return hold
+
+    def wait_until_held(self, hold_id, timeout: float = 10.0) -> bool:
+        return self._hold(hold_id).caught.wait(float(timeout))
+
+    def release(self, hold_id) -> dict:
+        """Let the held calls answer; the hold catches no more calls. Releasing twice is fine."""
+        hold = self._hold(hold_id)
+        hold.released.set()
+        return hold.as_dict()
+
     def describe(self) -> dict:
         with self.lock:
             return {
                 "faults": [f.as_dict() for f in self.faults],
                 "rejects": [r.as_dict() for r in self.rejects],
                 "latency": [vars(lat) for lat in self.latencies],
+                "holds": [h.as_dict() for h in self.holds.values()],
             }

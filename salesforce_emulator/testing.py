@@ -187,6 +187,19 @@ class EmulatorHandle:
     def reject_records(self, **kwargs) -> dict:
         return self.call("reject_records", **kwargs)
 
+    def hold_response(
+        self, method: str = "*", path: str = ".*", times: int | None = 1, **kwargs
+    ) -> dict:
+        """Matching calls commit, then wait to answer until `release(id)` (or clear_faults,
+        reset, or a 60 s safety timeout). Returns the hold, with its "id"."""
+        return self.call("hold_response", method=method, path=path, times=times, **kwargs)
+
+    def wait_until_held(self, id: int, timeout: float = 10.0) -> bool:  # noqa: A002
+        return self.call("wait_until_held", id=id, timeout=timeout)
+
+    def release(self, id: int) -> dict:  # noqa: A002
+        return self.call("release", id=id)
+
     def set_latency(self, seconds: float, method: str = "*", path: str = ".*") -> None:
         self.call("set_latency", seconds=seconds, method=method, path=path)
 

@@ -1,5 +1,6 @@
 """Fault injection through the Python API and the /__emulator__/ control endpoint."""
 
+import threading
 import time
 
 import pytest
@@ -116,3 +117,80 @@ def test_it_exposes_the_same_api_over_the_control_endpoint(sf_emulator):
     assert over_tls.json() == {"result": 0}
     bad = requests.post(f"{sf_emulator.login_url}/__emulator__/nope", json={})
     assert bad.status_code == 404
+
+
+# -- "commit, then hold the response" --------------------------------------------------------
+def _in_thread(fn, *args, **kwargs):
+    """Run fn in a thread; returns (thread, outcome dict with "result" or "error")."""
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["result"] = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - handed back to the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_held_call_is_committed_and_visible_before_it_answers(sf, sf_emulator):
+    # R6/R11 race tests need "the write landed, the answer has not": the emulator holds it.
+    hold = sf_emulator.hold_response("POST", r"sobjects/Task/?$")
+    thread, outcome = _in_thread(sf.Task.create, {"Subject": "landed, unanswered"})
+    assert sf_emulator.wait_until_held(hold["id"], timeout=10) is True
+    assert thread.is_alive() and outcome == {}
+    # Another request (a second client, over the API) sees the committed write.
+    other = sf_emulator.salesforce()
+    seen = other.query("SELECT Id, Subject FROM Task")["records"]
+    assert [r["Subject"] for r in seen] == ["landed, unanswered"]
+    sf_emulator.release(hold["id"])
+    thread.join(10)
+    assert not thread.is_alive()
+    assert outcome["result"] == {"id": seen[0]["Id"], "success": True, "errors": []}
+    # times=1: the next call is not held.
+    assert sf.Task.create({"Subject": "second"})["success"] is True
+
+
+def test_a_hold_catches_only_matching_calls_and_reports_false_when_none_came(sf, sf_emulator):
+    hold = sf_emulator.hold_response("PATCH", r"sobjects/Task/")
+    sf.Task.create({"Subject": "not a PATCH"})  # answered at once
+    assert sf_emulator.wait_until_held(hold["id"], timeout=0.2) is False
+    sf_emulator.release(hold["id"])
+
+
+def test_clear_faults_and_reset_release_held_calls(sf, sf_emulator):
+    task_id = sf.Task.create({"Subject": "x"})["id"]
+    hold = sf_emulator.hold_response("PATCH", r"sobjects/Task/", times=2)
+    first, out1 = _in_thread(sf.Task.update, task_id, {"Subject": "y"})
+    assert sf_emulator.wait_until_held(hold["id"])
+    sf_emulator.clear_faults()
+    first.join(10)
+    assert out1["result"] == 204
+    hold = sf_emulator.hold_response("PATCH", r"sobjects/Task/")
+    second, out2 = _in_thread(sf.Task.update, task_id, {"Subject": "z"})
+    assert sf_emulator.wait_until_held(hold["id"])
+    sf_emulator.reset()
+    second.join(10)
+    assert out2["result"] == 204
+
+
+def test_a_forgotten_hold_lets_go_after_its_safety_timeout(sf, sf_emulator):
+    sf_emulator.hold_response("GET", "query", safety_seconds=0.5)
+    started = time.monotonic()
+    assert sf.query("SELECT Id FROM Task")["totalSize"] == 0
+    assert time.monotonic() - started >= 0.5
+
+
+def test_holds_work_over_the_control_endpoint(sf, sf_emulator):
+    remote = EmulatorHandle.remote(sf_emulator.login_url, sf_emulator.ca_bundle)
+    hold = remote.hold_response("DELETE", r"sobjects/Task/")
+    task_id = sf.Task.create({"Subject": "to delete"})["id"]
+    thread, outcome = _in_thread(sf.Task.delete, task_id)
+    assert remote.wait_until_held(hold["id"], timeout=10) is True
+    assert sf_emulator.get_task(task_id)["IsDeleted"] is True  # committed while held
+    assert remote.state()["faults"]["holds"][0]["waiting"] == 1
+    remote.release(hold["id"])
+    thread.join(10)
+    assert outcome["result"] == 204
