@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: run test lint format clean
+.PHONY: run test bench lint format clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+## bench: the sync benchmarks of docs/PERFORMANCE.md, e.g. make bench ARGS="--quick --only B5".
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks $(ARGS)
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

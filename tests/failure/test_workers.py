@@ -15,7 +15,7 @@ from django.conf import settings
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from tasksync.benchmarks.live import database_url
+from benchmarks.live import database_url
 from tasksync.models import OutboundChange, SyncRun
 from tasksync.services import tasks as services
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasksync.benchmarks import harness
+from benchmarks import harness
 from tasksync.models import LinkState, OutboundChange, ReminderTask, TaskLink
 from tasksync.subject import render_subject
 from tasksync.sync import mapping

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tasksync.benchmarks import harness
+from benchmarks import harness
 from tasksync.models import ReminderTask, SyncEvent, TaskLink
 from tests.proof.helpers import fresh_connected_user
 

@@ -6,7 +6,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from tasksync.benchmarks.scenarios import QUICK_SIZES, import_call_target, push_call_target
+from benchmarks.command import Command as BenchmarkSync
+from benchmarks.scenarios import QUICK_SIZES, import_call_target, push_call_target
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +15,7 @@ def figures(tmp_path_factory, django_db_blocker):
     # The command makes and migrates its own throwaway database and starts its own emulator.
     out = tmp_path_factory.mktemp("bench") / "figures.json"
     with django_db_blocker.unblock():
-        call_command("benchmark_sync", "--quick", "--json", str(out), verbosity=0)
+        call_command(BenchmarkSync(), "--quick", "--json", str(out), verbosity=0)
     data = json.loads(out.read_text())
     print(json.dumps(data, indent=1))
     return data
@@ -62,7 +63,7 @@ def test_latency_ms_slows_every_api_call_for_the_engine_and_the_floor_alike(
     out = tmp_path / "slow.json"
     with django_db_blocker.unblock():
         call_command(
-            "benchmark_sync",
+            BenchmarkSync(),
             "--quick",
             "--only",
             "B2",

@@ -16,7 +16,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasksync.benchmarks import harness
+from benchmarks import harness
 from tasksync.models import LinkState, OutboundChange, ReminderTask, SyncConflict, TaskLink
 from tasksync.services import tasks as services
 from tasksync.sync import mapping

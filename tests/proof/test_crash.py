@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tasksync.benchmarks import harness
+from benchmarks import harness
 from tasksync.models import (
     LinkState,
     OutboundChange,

@@ -18,7 +18,7 @@ from django.db import connections
 from django.utils import timezone
 
 from accounts.models import User
-from tasksync.benchmarks.live import database_url
+from benchmarks.live import database_url
 from tasksync.models import SyncState
 from tasksync.sync import jobs_api
 from tasksync.sync.engine import dispatch_due_polls

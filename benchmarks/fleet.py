@@ -29,7 +29,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tasksync.benchmarks import harness, live
+from benchmarks import harness, live
 
 FLEET_USERS = 1_000
 QUICK_FLEET_USERS = 50
@@ -114,9 +114,7 @@ def _wait_for_workers(clusters: int, timeout: float) -> dict:
     while time.monotonic() < deadline:
         if not OrmQ.objects.exists():
             for _ in range(clusters):
-                async_task(
-                    "tasksync.benchmarks.fleet.worker_pid", 0.3, group=WARM_UP_GROUP, sync=False
-                )
+                async_task("benchmarks.fleet.worker_pid", 0.3, group=WARM_UP_GROUP, sync=False)
         pids = set(Task.objects.filter(group=WARM_UP_GROUP).values_list("result", flat=True))
         if len(pids) >= clusters:
             break

@@ -17,7 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tasksync.benchmarks import harness, live
+from benchmarks import harness, live
 from tasksync.salesforce.client import COLLECTION_LIMIT
 
 QUERY_PAGE = 2000  # R13: pulls read up to 2,000 records a call

@@ -21,13 +21,13 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 from django_q.conf import Conf
 
-from tasksync.benchmarks import harness
+from benchmarks import harness
 
 # Captured when this module is first imported (scenarios imports it at load time), before the
 # command's jobs_suppressed() replaces the function with a no-op for the other benchmarks.
 from tasksync.sync.jobs_api import enqueue_sync as _real_enqueue
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def database_url() -> str:

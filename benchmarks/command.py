@@ -1,9 +1,10 @@
-"""``manage.py benchmark_sync [--json FILE] [--quick] [--database-url URL] [--only B1,B2]
-[--fleet-users N]``
+"""``benchmark_sync [--json FILE] [--quick] [--database-url URL] [--only B1,B2] [--fleet-users N]``
 
-Runs the sync benchmarks of docs/PERFORMANCE.md against an emulator it starts itself, in a
+Run from the repository as ``make bench ARGS="--quick"`` or ``python -m benchmarks --quick``.
+It runs the sync benchmarks of docs/PERFORMANCE.md against an emulator it starts itself, in a
 throwaway database (a temporary SQLite file unless ``--database-url`` names one), prints a table
-and optionally writes every figure as JSON.
+and optionally writes every figure as JSON. It lives outside the product packages because it
+drives the engine with test tools (``django.test``, ``unittest.mock``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import environ
 from django.core.management.base import BaseCommand, CommandError
 
-from tasksync.benchmarks import fleet, harness, scenarios
+from benchmarks import fleet, harness, scenarios
 
 CHOICES = {"B1", "B2", "B3", "B4", "B5", "B6"}
 

@@ -1,1 +1,0 @@
-"""Sync benchmarks (docs/PERFORMANCE.md) and the harness the proof tests share."""
