@@ -1,3 +1,4 @@
+from .notices import Notice, NoticeKind, ZoneChoice
 from .sync import (
     Direction,
     LinkState,
@@ -20,6 +21,8 @@ from .tasks import ReminderTask, TaskOrigin, TaskPriority, TaskStatus
 __all__ = [
     "Direction",
     "LinkState",
+    "Notice",
+    "NoticeKind",
     "OutboundChange",
     "OutboxOperation",
     "OutboxState",
@@ -37,4 +40,5 @@ __all__ = [
     "TaskPriority",
     "TaskStatus",
     "Winner",
+    "ZoneChoice",
 ]
