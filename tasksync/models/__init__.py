@@ -1,6 +1,7 @@
 from .notices import Notice, NoticeKind, ZoneChoice
 from .sync import (
     Direction,
+    EventAction,
     LinkState,
     OutboundChange,
     OutboxOperation,
@@ -20,6 +21,7 @@ from .tasks import ReminderTask, TaskOrigin, TaskPriority, TaskStatus
 
 __all__ = [
     "Direction",
+    "EventAction",
     "LinkState",
     "Notice",
     "NoticeKind",

@@ -76,6 +76,8 @@ class LinkState(models.TextChoices):
     FAILED = "failed", _("Failed")
     REMOTE_DELETED = "remote_deleted", _("Deleted in Salesforce")
     LOCAL_DELETED = "local_deleted", _("Deleted here and in Salesforce")
+    # R18: the Salesforce task now belongs to another Salesforce user; it left this user's sync.
+    REASSIGNED = "reassigned", _("Reassigned in Salesforce")
     RETIRED = "retired", _("Retired (other Salesforce account)")
 
 
@@ -113,9 +115,12 @@ class TaskLink(models.Model):
         verbose_name = _("task link")
         verbose_name_plural = _("task links")
         constraints = [
+            # R10/R18: one link per user and Salesforce task. Another user of the org may hold
+            # the same task once it is reassigned to them; the previous owner's link is then
+            # "reassigned" (their run lets it go).
             models.UniqueConstraint(
-                fields=["org_id", "sf_id"],
-                name="one_link_per_salesforce_task",
+                fields=["user", "org_id", "sf_id"],
+                name="one_link_per_user_and_salesforce_task",
                 condition=models.Q(sf_id__isnull=False) & ~models.Q(state="retired"),
             )
         ]
@@ -149,6 +154,9 @@ class OutboundChange(models.Model):
     queued_at = models.DateTimeField(auto_now_add=True)
     changed_at = models.DateTimeField(auto_now=True)
     attempts = models.PositiveIntegerField(default=0)
+    # R11: when the first of the current run of transient failures happened; the change is failed
+    # only after a day of retries.
+    failing_since = models.DateTimeField(null=True, blank=True)
     not_before = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     last_error_code = models.CharField(max_length=64, blank=True, default="")
@@ -224,6 +232,18 @@ class Direction(models.TextChoices):
     PUSH = "push", _("Here → Salesforce")
 
 
+class EventAction(models.TextChoices):
+    IMPORT = "import", _("Imported")
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Updated")
+    DELETE = "delete", _("Deleted")
+    UNDELETE = "undelete", _("Restored")
+    CONFLICT = "conflict", _("Conflict")
+    RECOVERED_CREATE = "recovered_create", _("Create recovered")
+    REASSIGNED = "reassigned", _("Reassigned in Salesforce")
+    RESYNC_REPAIR = "resync_repair", _("Resync repair")
+
+
 class SyncEvent(models.Model):
     """One record's change in one run: the history of a task (R14)."""
 
@@ -234,7 +254,7 @@ class SyncEvent(models.Model):
     )
     sf_id = models.CharField(max_length=18, blank=True, default="")
     direction = models.CharField(max_length=8, choices=Direction.choices)
-    action = models.CharField(max_length=16)
+    action = models.CharField(max_length=16, choices=EventAction.choices)
     changes = models.JSONField(default=dict, blank=True)
     ok = models.BooleanField(default=True)
     message = models.TextField(blank=True, default="")
