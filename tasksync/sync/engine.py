@@ -46,8 +46,11 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
     forced = trigger in (SyncTrigger.RESYNC, SyncTrigger.MANUAL)
     # Paused for a reconnect or by staff: nothing moves until that is fixed. Over the API limit:
     # the dispatcher comes back after the budget had time to recover, and a success resumes.
-    held = state.phase == SyncPhase.PAUSED and state.pause_reason != PauseReason.OVER_LIMIT
-    if not state.enabled or (held and not forced):
+    # R14: a staff pause is lifted only by staff (resume, or a resync); a "Sync now" never does.
+    paused = state.phase == SyncPhase.PAUSED
+    held = paused and state.pause_reason != PauseReason.OVER_LIMIT
+    staff_held = paused and state.pause_reason == PauseReason.STAFF
+    if not state.enabled or (held and not forced) or (staff_held and trigger != SyncTrigger.RESYNC):
         SyncState.objects.filter(pk=state.pk).update(push_queued=False)
         return None
     owner = lease_acquire(user_id=user_id)

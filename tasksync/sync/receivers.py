@@ -15,7 +15,9 @@ def on_disconnected(sender, *, connection, **kwargs):
 
 @receiver(salesforce_connected, dispatch_uid="tasksync.sync.connected")
 def on_connected(sender, *, connection, is_new_identity=False, **kwargs):
-    from tasksync.sync.services import sync_identity_changed
+    from tasksync.sync.services import sync_identity_changed, sync_reconnected
 
     if is_new_identity:
         sync_identity_changed(user=connection.user)
+    else:
+        sync_reconnected(user=connection.user)  # R14: a reconnect resumes at once

@@ -91,9 +91,41 @@ def sync_identity_changed(*, user) -> None:
         state.save()
 
 
+def sync_reconnected(*, user) -> bool:
+    """R14: reconnecting Salesforce after a "reconnect" pause resumes sync at once: the pause is
+    lifted and a run queued, with nothing else to click. Other pauses (staff, over the limit)
+    stay. Called inside the transaction that stores the new grant; the run is queued after it
+    commits."""
+    state = SyncState.objects.filter(
+        user=user, enabled=True, phase=SyncPhase.PAUSED, pause_reason=PauseReason.RECONNECT
+    ).first()
+    if state is None:
+        return False
+    # A first sync that was interrupted starts again as a first sync (R4).
+    first = state.last_success_at is None
+    resumed = SyncState.objects.filter(
+        pk=state.pk, phase=SyncPhase.PAUSED, pause_reason=PauseReason.RECONNECT
+    ).update(
+        phase=SyncPhase.FIRST_SYNC if first else SyncPhase.ON,
+        pause_reason=PauseReason.NONE,
+        message="",
+        next_poll_at=None,
+        push_queued=True,
+    )
+    if resumed:
+        trigger = SyncTrigger.FIRST_SYNC if first else SyncTrigger.POLL
+        transaction.on_commit(lambda: enqueue_sync(user_id=user.pk, trigger=trigger))
+    return bool(resumed)
+
+
 def sync_now(*, user, trigger: str = SyncTrigger.MANUAL) -> bool:
+    """Queue a run at once. False when nothing was queued: sync is off, or (R14) staff paused
+    it and this is not a staff resync."""
     state = SyncState.objects.filter(user=user, enabled=True).first()
     if state is None:
+        return False
+    paused_by_staff = state.phase == SyncPhase.PAUSED and state.pause_reason == PauseReason.STAFF
+    if paused_by_staff and trigger != SyncTrigger.RESYNC:
         return False
     transaction.on_commit(lambda: enqueue_sync(user_id=user.pk, trigger=trigger))
     return True
