@@ -45,6 +45,10 @@ def classify(method: str, segments: list[str]) -> tuple[str | None, str | None, 
         else:
             shape = f"sobjects/{obj}/{{extId}}"
         return version, f"{shape} {method}", rest
+    if head == "composite" and len(rest) == 3 and rest[1] == "sobjects":
+        # retrieve by ids (GET or POST composite/sobjects/{sObject})
+        obj = canonical_object(rest[2]) or rest[2]
+        return version, f"composite/sobjects/{obj} {method}", rest
     if head == "composite" and len(rest) >= 2:
         return version, f"composite/{'/'.join(rest[1:2])} {method}", rest
     return version, f"{head or 'resources'} {method}", rest
@@ -55,7 +59,7 @@ def handle(emu: Emulator, req: Request, version: str, rest: list[str], user: dic
     head = rest[0] if rest else ""
     m = req.method
     if not rest:
-        return _resources(version) if m == "GET" else _method_not_allowed(m, "GET")
+        return _resources(emu, req, version, user) if m == "GET" else _method_not_allowed(m, "GET")
     if head in ("query", "queryAll"):
         if m != "GET":
             return _method_not_allowed(m, "GET")
@@ -63,17 +67,10 @@ def handle(emu: Emulator, req: Request, version: str, rest: list[str], user: dic
             return query(emu, req, version, user, include_all=head == "queryAll")
         return query_more(emu, req, version, user, rest[1])
     if head == "limits" and len(rest) == 1:
-        org = emu.store.org(user["org_id"])
-        used = emu.store.api_usage(org["id"])
-        return Response.json(
-            {
-                "DailyApiRequests": {
-                    "Max": org["daily_api_limit"],
-                    "Remaining": max(0, org["daily_api_limit"] - used),
-                }
-            }
-        )
+        return Response.json(limits(emu, user)) if m == "GET" else _method_not_allowed(m, "GET")
     if head == "sobjects":
+        if len(rest) == 1 and m != "GET":
+            return _method_not_allowed(m, "GET")
         if len(rest) == 1:
             return Response.json(
                 {
@@ -85,6 +82,8 @@ def handle(emu: Emulator, req: Request, version: str, rest: list[str], user: dic
         obj = canonical_object(rest[1])
         if obj is None:
             return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+        if len(rest) == 3 and rest[2] == "describe" and m != "GET":
+            return _method_not_allowed(m, "GET")
         if obj != "Task":
             if len(rest) == 3 and rest[2] == "describe":
                 return Response.json(describe(emu, user, obj, version))
@@ -96,16 +95,77 @@ def handle(emu: Emulator, req: Request, version: str, rest: list[str], user: dic
 
 
 def _method_not_allowed(method: str, allowed: str) -> Response:
-    return sf_error(
+    """405 naming the methods this resource answers (also in an Allow header)."""
+    response = sf_error(
         405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are {allowed}"
     )
+    response.headers.append(("Allow", allowed.replace(",", ", ")))
+    return response
 
 
-def _resources(version: str) -> Response:
+def _resources(emu: Emulator, req: Request, version: str, user: dict) -> Response:
+    """The version's resource list; `identity` is the caller's identity URL, as Salesforce
+    gives it, so a client rebuilt from stored tokens can find it."""
     base = f"/services/data/v{version}"
-    return Response.json(
-        {k: f"{base}/{k}" for k in ("sobjects", "query", "queryAll", "limits", "composite")}
-    )
+    out = {k: f"{base}/{k}" for k in ("sobjects", "query", "queryAll", "limits", "composite")}
+    out["identity"] = f"{emu.login_base(req)}/id/{user['org_id']}/{user['id']}"
+    return Response.json(out)
+
+
+# -- limits -------------------------------------------------------------------------------
+# The documented set of org limits a client reads (REST API "List Org Limits"), with the
+# allocations of an Enterprise-like org. The emulator tracks DailyApiRequests (the rolling
+# 24 h usage) and DataStorageMB (2 KB a task, as Salesforce counts most records); it serves no
+# Bulk, Streaming, email or report API, so the rest stay at their full allocation.
+_STATIC_LIMITS = {
+    "ConcurrentAsyncGetReportInstances": 200,
+    "ConcurrentSyncReportRuns": 20,
+    "DailyAsyncApexExecutions": 250000,
+    "DailyAsyncApexTests": 500,
+    "DailyBulkApiBatches": 15000,
+    "DailyBulkV2QueryFileStorageMB": 976562,
+    "DailyBulkV2QueryJobs": 10000,
+    "DailyDurableGenericStreamingApiEvents": 10000,
+    "DailyDurableStreamingApiEvents": 10000,
+    "DailyGenericStreamingApiEvents": 10000,
+    "DailyStandardVolumePlatformEvents": 10000,
+    "DailyStreamingApiEvents": 10000,
+    "DailyWorkflowEmails": 390,
+    "DurableStreamingApiConcurrentClients": 2000,
+    "FileStorageMB": 10240,
+    "HourlyAsyncReportRuns": 1200,
+    "HourlyDashboardRefreshes": 200,
+    "HourlyDashboardResults": 5000,
+    "HourlyDashboardStatuses": 999999999,
+    "HourlyLongTermIdMapping": 100000,
+    "HourlyODataCallout": 10000,
+    "HourlyPublishedPlatformEvents": 50000,
+    "HourlyPublishedStandardVolumePlatformEvents": 1000,
+    "HourlyShortTermIdMapping": 100000,
+    "HourlySyncReportRuns": 500,
+    "HourlyTimeBasedWorkflow": 50,
+    "MassEmail": 10,
+    "SingleEmail": 15,
+    "StreamingApiConcurrentClients": 2000,
+}
+DATA_STORAGE_MB = 10240
+RECORD_STORAGE_KB = 2
+
+
+def limits(emu: Emulator, user: dict) -> dict:
+    org = emu.store.org(user["org_id"])
+    used = emu.store.api_usage(org["id"])
+    out = {name: {"Max": n, "Remaining": n} for name, n in _STATIC_LIMITS.items()}
+    out["DailyApiRequests"] = {
+        "Max": org["daily_api_limit"],
+        "Remaining": max(0, org["daily_api_limit"] - used),
+    }
+    stored = emu.store.q1("SELECT COUNT(*) AS n FROM tasks WHERE org_id = ?", (org["id"],))[
+        "n"
+    ]  # the recycle bin counts toward storage too
+    used_mb = -(-stored * RECORD_STORAGE_KB // 1024)  # ceiling
+    out["DataStorageMB"] = {"Max": DATA_STORAGE_MB, "Remaining": max(0, DATA_STORAGE_MB - used_mb)}
+    return dict(sorted(out.items()))
 
 
 def _json_body(req: Request):
@@ -304,6 +364,8 @@ def _task_resource(
     if len(rest) == 1 and rest[0] == "describe":
         return Response.json(describe(emu, user, "Task", version))
     if len(rest) == 1 and rest[0] in ("updated", "deleted"):
+        if m != "GET":
+            return _method_not_allowed(m, "GET")
         return replication(emu, req, user, rest[0])
     if len(rest) == 1:
         return _by_id(emu, req, version, user, rest[0])
@@ -387,7 +449,7 @@ def _by_external_id(
         delete_task(emu, user, matches[0]["Id"])
         return Response.empty(204)
     if m not in ("PATCH", "POST"):
-        return _method_not_allowed(m, "GET,PATCH,DELETE")
+        return _method_not_allowed(m, "GET,PATCH,POST,DELETE")
     body = _json_body(req)
     if not isinstance(body, dict):
         raise RecordError("JSON_PARSER_ERROR", "Expected a JSON object")
@@ -524,9 +586,15 @@ class _RollBack(Exception):
 
 def collections(emu: Emulator, req: Request, version: str, user: dict, rest: list[str]) -> Response:
     m = req.method
-    if m == "GET" and not rest:
-        return _collection_get(emu, req, version, user)
-    if m == "DELETE" and not rest:
+    if len(rest) == 1:  # composite/sobjects/{sObject}: retrieve by ids (GET or POST)
+        return _collection_retrieve(emu, req, version, user, rest[0])
+    if len(rest) == 2:  # composite/sobjects/{sObject}/{extIdField}: upsert
+        if m != "PATCH":
+            return _method_not_allowed(m, "PATCH")
+        return _collection_upsert(emu, req, user, rest)
+    if rest:
+        return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+    if m == "DELETE":
         id_list = [i for i in req.query.get("ids", "").split(",") if i]
         all_or_none = req.query.get("allOrNone", "false").lower() == "true"
         if not id_list:
@@ -536,22 +604,32 @@ def collections(emu: Emulator, req: Request, version: str, user: dict, rest: lis
         items = [(i, None) for i in id_list]
         return _run_collection(emu, user, items, all_or_none, "delete")
     if m not in ("POST", "PATCH"):
-        return _method_not_allowed(m, "GET,POST,PATCH,DELETE")
+        return _method_not_allowed(m, "POST,PATCH,DELETE")
+    records_, all_or_none = _collection_body(req)
+    op = "create" if m == "POST" else "update"
+    return _run_collection(emu, user, [(None, r) for r in records_], all_or_none, op)
+
+
+def _collection_body(req: Request) -> tuple[list, bool]:
     body = _json_body(req)
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        return sf_error(400, "JSON_PARSER_ERROR", "The request body must contain a records array")
+        raise RecordError("JSON_PARSER_ERROR", "The request body must contain a records array")
     if len(body["records"]) > MAX_COLLECTION:
-        return _too_many()
-    all_or_none = bool(body.get("allOrNone", False))
-    if rest:  # PATCH composite/sobjects/Task/ExtField: collection upsert
-        obj = canonical_object(rest[0])
-        fld = TASK_FIELD_MAP.get(rest[1].lower()) if len(rest) > 1 else None
-        if m != "PATCH" or obj != "Task" or fld is None or not fld.external_id:
-            return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
-        items = [(fld.name, r) for r in body["records"]]
-        return _run_collection(emu, user, items, all_or_none, "upsert")
-    op = "create" if m == "POST" else "update"
-    return _run_collection(emu, user, [(None, r) for r in body["records"]], all_or_none, op)
+        raise RecordError(
+            "EXCEEDED_ID_LIMIT",
+            "record limit reached. cannot submit more than 200 records into this call",
+        )
+    return body["records"], bool(body.get("allOrNone", False))
+
+
+def _collection_upsert(emu: Emulator, req: Request, user: dict, rest: list[str]) -> Response:
+    obj = canonical_object(rest[0])
+    fld = TASK_FIELD_MAP.get(rest[1].lower())
+    if obj != "Task" or fld is None or not fld.external_id:
+        return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+    records_, all_or_none = _collection_body(req)
+    items = [(fld.name, r) for r in records_]
+    return _run_collection(emu, user, items, all_or_none, "upsert")
 
 
 def _too_many() -> Response:
@@ -657,17 +735,56 @@ def _maybe_id(key, record) -> str | None:
     return None
 
 
-def _collection_get(emu: Emulator, req: Request, version: str, user: dict) -> Response:
-    id_list = [i for i in req.query.get("ids", "").split(",") if i]
-    fields = _fields_param(req)
-    if not id_list or not fields:
+MAX_RETRIEVE = 2000  # sObject Collections retrieve: up to 2,000 ids (POST; GET ~800 by URL size)
+
+
+def _collection_retrieve(
+    emu: Emulator, req: Request, version: str, user: dict, sobject: str
+) -> Response:
+    """GET composite/sobjects/{sObject}?ids=&fields= or POST it {"ids": [...], "fields": [...]}:
+    the records in the order asked, null for an id that is unknown, deleted or not Task's."""
+    m = req.method
+    if m not in ("GET", "POST"):
+        return _method_not_allowed(m, "GET,POST")
+    obj = canonical_object(sobject)
+    if obj is None:
+        return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+    if m == "GET":
+        id_list = [i.strip() for i in req.query.get("ids", "").split(",") if i.strip()]
+        names = [n.strip() for n in req.query.get("fields", "").split(",") if n.strip()]
+    else:
+        body = _json_body(req)
+        if not isinstance(body, dict):
+            raise RecordError("JSON_PARSER_ERROR", "Expected a JSON object with ids and fields")
+        id_list, names = body.get("ids"), body.get("fields")
+        if not isinstance(id_list, list) or not isinstance(names, list):
+            raise RecordError("JSON_PARSER_ERROR", "ids and fields must be JSON arrays")
+        id_list, names = [str(i) for i in id_list], [str(n) for n in names]
+    if not id_list or not names:
         return sf_error(400, "MISSING_ARGUMENT", "ids and fields parameters are required")
-    out = []
-    for task_id in id_list:
-        row = emu.store.task(task_id, user["org_id"])
-        out.append(
-            None if row is None or row["IsDeleted"] else render_row(row, fields, "Task", version)
+    if len(id_list) > MAX_RETRIEVE:
+        return sf_error(
+            400,
+            "EXCEEDED_ID_LIMIT",
+            f"record limit reached. cannot submit more than {MAX_RETRIEVE} records into this call",
         )
+    fmap = _FIELD_MAPS[obj]
+    fields = []
+    for name in names:
+        fld = fmap.get(name.lower())
+        if fld is None:
+            raise RecordError("INVALID_FIELD", f"No such column '{name}' on sobject of type {obj}")
+        fields.append(fld.name)
+    if obj != "Task":
+        rows = {r["Id"]: r for r in _rows_for(emu, user["org_id"], soql.Query(obj, []), True)}
+    out = []
+    for record_id in id_list:
+        if obj == "Task":
+            row = emu.store.task(record_id, user["org_id"]) if ids.is_valid(record_id) else None
+            row = None if row is None or row["IsDeleted"] else row
+        else:
+            row = rows.get(ids.to18(record_id)) if ids.is_valid(record_id) else None
+        out.append(None if row is None else render_row(row, fields, obj, version))
     return Response.json(out)
 
 

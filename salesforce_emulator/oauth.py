@@ -11,7 +11,7 @@ import hmac
 import secrets
 import string
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from . import ids
 from .clock import format_sf
@@ -188,15 +188,25 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+def revoke_error(error: str, description: str) -> Response:
+    """The revoke endpoint answers its errors form-encoded, not in JSON like the token endpoint:
+    `error=invalid_token&error_description=invalid%20token` (as Salesforce answers; jsforce
+    reads it with querystring.parse)."""
+    body = f"error={quote(error, safe='')}&error_description={quote(description, safe='')}"
+    return Response(
+        400, body.encode(), [("Content-Type", "application/x-www-form-urlencoded;charset=UTF-8")]
+    )
+
+
 def revoke(emu: Emulator, req: Request) -> Response:
     form = req.form()
     hint = form.get("token_type_hint")
     if hint and hint not in ("access_token", "refresh_token"):
-        return oauth_error(400, "unsupported_token_type", "this token type is not supported")
+        return revoke_error("unsupported_token_type", "this token type is not supported")
     row = emu.store.token(form.get("token", ""))
     if row is None or row["revoked"]:
         # Salesforce forgets revoked tokens, so they are as unknown as a made-up one.
-        return oauth_error(400, "invalid_token", "invalid token")
+        return revoke_error("invalid_token", "invalid token")
     emu.store.revoke_token(row["token"])
     return Response.empty(200)
 

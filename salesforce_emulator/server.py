@@ -14,6 +14,9 @@ from .certs import ensure_certificate
 from .core import Emulator
 from .web import Request
 
+MAX_BODY = 64 * 1024 * 1024  # far above any real Salesforce request
+MAX_LINE = 64 * 1024
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: simple-salesforce reuses its session
@@ -26,9 +29,71 @@ class _Handler(BaseHTTPRequestHandler):
     scheme: str
     port_kind: str
 
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _read_body(self) -> bytes:
+        """The request body, framed by Transfer-Encoding: chunked or Content-Length (RFC 9112
+        §6). Every byte of it is consumed, so a kept-alive connection reads the next request
+        from the right place. Raises ValueError on a malformed frame."""
+        encodings = [
+            e.strip().lower()
+            for e in (self.headers.get("Transfer-Encoding") or "").split(",")
+            if e.strip()
+        ]
+        if encodings:
+            if encodings[-1] != "chunked" or any(
+                e not in ("chunked", "identity") for e in encodings
+            ):
+                raise ValueError("unsupported Transfer-Encoding")
+            return self._read_chunked()
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not raw.isdigit():
+            raise ValueError("bad Content-Length")
+        length = int(raw)
+        if length > MAX_BODY:
+            raise ValueError("body too large")
         body = self.rfile.read(length) if length else b""
+        if len(body) != length:
+            raise ValueError("body shorter than its Content-Length")
+        return body
+
+    def _read_chunked(self) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(MAX_LINE + 1)
+            if not line.endswith(b"\n") or len(line) > MAX_LINE:
+                raise ValueError("bad chunk size line")
+            size_text = line.split(b";", 1)[0].strip()  # chunk extensions are ignored
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise ValueError("bad chunk size") from None
+            if size < 0:
+                raise ValueError("bad chunk size")
+            if size == 0:
+                break
+            total += size
+            if total > MAX_BODY:
+                raise ValueError("body too large")
+            chunk = self.rfile.read(size)
+            if len(chunk) != size or self.rfile.readline(MAX_LINE + 1).strip() != b"":
+                raise ValueError("chunk shorter than its size")
+            parts.append(chunk)
+        while True:  # trailer fields, up to the empty line
+            line = self.rfile.readline(MAX_LINE + 1)
+            if not line or len(line) > MAX_LINE:
+                raise ValueError("bad chunked trailer")
+            if line in (b"\r\n", b"\n"):
+                break
+        return b"".join(parts)
+
+    def _serve(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError as exc:
+            # The framing is lost: answer 400 and close, never parse the rest as a request.
+            self.close_connection = True
+            self._write(400, [("Content-Type", "text/plain; charset=utf-8")], str(exc).encode())
+            return
         path, _, qs = self.path.partition("?")
         req = Request(
             method=self.command,
@@ -47,13 +112,18 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        self.send_response(resp.status)
-        for name, value in resp.headers:
+        self._write(resp.status, resp.headers, resp.body)
+
+    def _write(self, status: int, headers, body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(resp.body)))
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(resp.body)
+            self.wfile.write(body)
 
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _serve
 

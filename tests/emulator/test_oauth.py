@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -209,7 +210,10 @@ def test_it_revokes_a_refresh_token_and_its_access_tokens(sf_emulator):
     again = sf_emulator.session().post(
         f"{sf_emulator.api_url}/services/oauth2/revoke", data={"token": tokens["refresh_token"]}
     )
-    assert again.status_code == 400 and again.json()["error"] == "invalid_token"
+    # Issue 17: revoke errors are form-encoded, as Salesforce's revoke endpoint answers them.
+    assert again.status_code == 400
+    assert again.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
+    assert again.text == "error=invalid_token&error_description=invalid%20token"
 
 
 def test_it_reports_unsupported_token_type_on_revoke(sf_emulator):
@@ -217,7 +221,11 @@ def test_it_reports_unsupported_token_type_on_revoke(sf_emulator):
         f"{sf_emulator.api_url}/services/oauth2/revoke",
         data={"token": "x", "token_type_hint": "id_token"},
     )
-    assert resp.status_code == 400 and resp.json()["error"] == "unsupported_token_type"
+    assert resp.status_code == 400
+    assert parse_qs(resp.text) == {
+        "error": ["unsupported_token_type"],
+        "error_description": ["this token type is not supported"],
+    }
 
 
 def test_it_serves_the_identity_url_with_a_bearer_token(sf_emulator):
