@@ -23,12 +23,17 @@ from tasksync.salesforce.errors import NeedsReconnect, SalesforceProblem, Transi
 
 logger = logging.getLogger(__name__)
 
-# Terminal answers to a refresh: the user must authorise again (reference §4).
+# Terminal answers to a refresh: the user must authorise again. Salesforce Help, "OAuth 2.0
+# Authorization Errors":
+# https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm&language=en_US&type=5
 TERMINAL_GRANT_ERRORS = {"invalid_grant", "inactive_user", "inactive_org"}
 
 
 def _issued_at(token_response: dict) -> datetime:
-    """``issued_at`` is epoch milliseconds as a string (reference §4)."""
+    """``issued_at`` is epoch milliseconds as a string. Salesforce Help, "OAuth 2.0 Web Server Flow
+    for Web App Integration":
+    https://help.salesforce.com/HTViewHelpDoc?id=remoteaccess_oauth_web_server_flow.htm&language=en_US
+    """
     try:
         return datetime.fromtimestamp(int(token_response["issued_at"]) / 1000, tz=UTC)
     except (KeyError, TypeError, ValueError):
@@ -137,7 +142,9 @@ def connection_refresh(*, connection: SalesforceConnection) -> SalesforceConnect
     if not _refresh_claim(connection=connection, version=version):
         return _refreshed_elsewhere(connection=connection, version=version)
     try:
-        # Refresh token flow: POST /services/oauth2/token grant_type=refresh_token (ref. §4).
+        # POST /services/oauth2/token grant_type=refresh_token. Salesforce Help, "OAuth 2.0 Refresh
+        # Token Flow for Renewed Sessions":
+        # https://help.salesforce.com/apex/HTViewHelpDoc?id=remoteaccess_oauth_refresh_token_flow.htm&language=en_US
         body = oauth.token_request(
             login_url=connection.login_url,
             data={"grant_type": "refresh_token", "refresh_token": connection.refresh_token},
@@ -205,7 +212,9 @@ def _refresh_store(*, connection, version: int, body: dict) -> SalesforceConnect
         "last_error": "",
         "refresh_claimed_at": None,
     }
-    if body.get("refresh_token"):  # only with refresh token rotation (reference §4)
+    # Only refresh token rotation sends a new refresh token (Salesforce Help, "OAuth 2.0 Refresh
+    # Token Flow for Renewed Sessions", cited in connection_refresh).
+    if body.get("refresh_token"):
         updates["refresh_token"] = body["refresh_token"]
     if body.get("instance_url"):
         updates["instance_url"] = str(body["instance_url"]).rstrip("/")
@@ -287,7 +296,9 @@ def connection_disconnect(*, connection: SalesforceConnection) -> SalesforceConn
 
 def _revoke_quietly(*, connection, token: str) -> None:
     try:
-        # POST /services/oauth2/revoke with the refresh token (reference §4, S51).
+        # POST /services/oauth2/revoke with the refresh token. Salesforce Help, "Revoke OAuth Tokens
+        # Programmatically":
+        # https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_revoke_token.htm&language=en_US&type=5
         oauth.revoke(login_url=connection.login_url, token=token)
     except oauth.OAuthError as exc:
         if exc.error != "invalid_token":  # already revoked or expired: the goal is met
