@@ -157,6 +157,7 @@ class EmulatorServer:
         callback_urls: list[str] | tuple[str, ...] = (),
         cert_hosts: list[str] | None = None,
         verbose: bool = False,
+        pubsub_port: int | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.cert_path, self.key_path = ensure_certificate(self.data_dir, cert_hosts)
@@ -177,6 +178,11 @@ class EmulatorServer:
         self.http = self._make(host, login_port, "http", "login", verbose)
         self.emulator.api_port = self.https.server_address[1]
         self.emulator.login_port = self.http.server_address[1]
+        # The Pub/Sub API (gRPC over TLS, same certificate) on its own port: 8445 beside 8443.
+        from .pubsub.server import PubSubServer
+
+        pubsub_port = (port + 2 if port else 0) if pubsub_port is None else pubsub_port
+        self.pubsub = PubSubServer(self.emulator, host, pubsub_port, self.cert_path, self.key_path)
         self._threads: list[threading.Thread] = []
 
     def _make(self, host: str, port: int, scheme: str, kind: str, verbose: bool) -> _Server:
@@ -207,6 +213,7 @@ class EmulatorServer:
             )
             t.start()
             self._threads.append(t)
+        self.pubsub.start()
         return self
 
     def serve_forever(self) -> None:
@@ -219,6 +226,7 @@ class EmulatorServer:
             self.stop()
 
     def stop(self) -> None:
+        self.pubsub.stop()
         for server in (self.https, self.http):
             server.shutdown()
             server.server_close()
@@ -234,6 +242,7 @@ class EmulatorServer:
                 f"  API / instance host (HTTPS): {self.api_url}",
                 f"  Login host (HTTP):           {self.login_url}",
                 f"  Web UI:                      {self.login_url}/ui/",
+                f"  Pub/Sub API (gRPC, TLS):     {self.pubsub.target}",
                 f"  Certificate to trust:        {self.cert_path}",
                 f"  Data directory:              {self.data_dir}",
                 "  Demo org:      Demo Org (production) " + DEMO["org_id"],

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from . import ids
 from .clock import Clock
+from .pubsub.events import TABLES as EVENT_TABLES
+from .pubsub.events import ChangeEventLog
 from .schema import DEFAULT_PRIORITIES, DEFAULT_STATUSES, TASK_FIELDS
 
 DAY_MS = 86_400_000
@@ -99,6 +101,7 @@ _TABLES = [
     "api_usage",
     "tasks",
     "task_irregular",
+    *EVENT_TABLES,
 ]
 
 
@@ -117,6 +120,7 @@ class Store:
         self.conn.executescript(SCHEMA)
         if not flagged:
             self._flag_irregular_rows()  # a file from before the flags existed
+        self.change_events = ChangeEventLog(self)  # Pub/Sub API: a TaskChangeEvent per task write
 
     def close(self) -> None:
         with self.lock:
@@ -492,6 +496,7 @@ class Store:
         )
         with self.tx():
             self.conn.execute(sql, values)
+            self.change_events.task_inserted(org_id, row)
             for col, value in zip(cols[2:], values[2:], strict=True):
                 if col in PREFILTER_COLUMNS and not is_regular(col, value):
                     self.conn.execute(
@@ -511,6 +516,7 @@ class Store:
                         ' SELECT org_id, ? FROM tasks WHERE "Id" = ?',
                         (col, task_id),
                     )
+            self.change_events.task_updating(task_id, changes)
             self.conn.execute(
                 f'UPDATE tasks SET {sets} WHERE "Id" = ?',  # noqa: S608 - schema column names
                 [*values, task_id],
