@@ -1,7 +1,9 @@
 """Encryption at rest for OAuth tokens (R17).
 
 Our own small field on cryptography's Fernet rather than a library: the maintained one silently
-hands back the ciphertext when a key is missing (tooling-notes §4), and a ``gAAAA…`` string sent to
+hands back the ciphertext when a key is missing (django-fernet-encrypted-fields: its field's
+``to_python`` catches InvalidToken and returns the value as read, in src/encrypted_fields/fields.py
+of https://github.com/jazzband/django-fernet-encrypted-fields), and a ``gAAAA…`` string sent to
 Salesforce as a refresh token is a far worse failure than an exception.
 
 Keys come from ``settings.TOKEN_ENCRYPTION_KEYS``, newest first: the newest encrypts, every key

@@ -1,4 +1,16 @@
-"""Salesforce's OAuth 2.0 endpoints, spoken over HTTP (reference salesforce-api.md §4).
+"""Salesforce's OAuth 2.0 endpoints, spoken over HTTP.
+
+The Salesforce pages cited below by title:
+- "OAuth 2.0 Web Server Flow for Web App Integration" (Salesforce Help):
+  https://help.salesforce.com/HTViewHelpDoc?id=remoteaccess_oauth_web_server_flow.htm&language=en_US
+- "OAuth 2.0 Refresh Token Flow for Renewed Sessions" (Salesforce Help):
+  https://help.salesforce.com/apex/HTViewHelpDoc?id=remoteaccess_oauth_refresh_token_flow.htm&language=en_US
+- "Revoke OAuth Tokens Programmatically" (Salesforce Help):
+  https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_revoke_token.htm&language=en_US&type=5
+- "Revoking OAuth Tokens" (Mobile SDK Developer Guide; My Domain and sandbox host forms):
+  https://developer.salesforce.com/docs/platform/mobile-sdk/guide/oauth-revoking-tokens.html
+- "Using Identity URLs" (Mobile SDK Developer Guide):
+  https://developer.salesforce.com/docs/platform/mobile-sdk/guide/oauth-using-identity-urls.html
 
 Only protocol here: login-host validation, PKCE, the authorize URL, the token, identity and revoke
 calls. What to store lives in ``accounts.connections``, the pages in ``accounts.oauth_views``.
@@ -27,7 +39,7 @@ logger = logging.getLogger(__name__)
 PRODUCTION_LOGIN_URL = "https://login.salesforce.com"
 SANDBOX_LOGIN_URL = "https://test.salesforce.com"
 SCOPES = "api refresh_token"
-# acme.my.salesforce.com, acme--uat.sandbox.my.salesforce.com (reference §4, S45/S46).
+# acme.my.salesforce.com, acme--uat.sandbox.my.salesforce.com ("Revoking OAuth Tokens").
 MY_DOMAIN_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.sandbox)?\.my\.salesforce\.com$")
 
 
@@ -115,7 +127,7 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def authorize_url(*, login_url: str, state: str, code_challenge: str, prompt: str = "") -> str:
-    # Web server flow, GET /services/oauth2/authorize (reference §4, S45).
+    # GET /services/oauth2/authorize ("OAuth 2.0 Web Server Flow for Web App Integration").
     params = {
         "response_type": "code",
         "client_id": settings.SALESFORCE_CLIENT_ID,
@@ -132,8 +144,8 @@ def authorize_url(*, login_url: str, state: str, code_challenge: str, prompt: st
 
 # -- HTTP --------------------------------------------------------------------------------------
 def _verify():
-    # REQUESTS_CA_BUNDLE would override a Session's verify, so pass it on each request
-    # (tooling-notes, top).
+    # REQUESTS_CA_BUNDLE would override a Session's verify, so pass it on each request (requests,
+    # "Advanced Usage", SSL Cert Verification, and psf/requests#3829; see SalesforceSession).
     return settings.SALESFORCE_CA_BUNDLE or True
 
 
@@ -150,7 +162,7 @@ def _error_from(response: requests.Response) -> OAuthError:
 
 
 def token_request(*, login_url: str, data: dict) -> dict:
-    """POST /services/oauth2/token (reference §4 "Token", "Refresh"). Raises OAuthError on an
+    """POST /services/oauth2/token (the web server and refresh token flows). Raises OAuthError on an
     error answer, requests.RequestException when Salesforce cannot be reached."""
     response = requests.post(
         f"{login_url.rstrip('/')}/services/oauth2/token",
@@ -189,8 +201,8 @@ def exchange_code(*, login_url: str, code: str, code_verifier: str) -> dict:
 
 
 def check_signature(body: dict) -> None:
-    """signature = base64(HMAC-SHA256(id + issued_at, client secret)) (reference §4): proves the
-    identity URL came from Salesforce together with the token. Skipped when absent."""
+    """signature = base64(HMAC-SHA256(id + issued_at, client secret)), per the web server flow:
+    proves the identity URL came from Salesforce together with the token. Skipped when absent."""
     signature = body.get("signature")
     if not signature:
         return
@@ -202,8 +214,8 @@ def check_signature(body: dict) -> None:
 
 
 def fetch_identity(*, token_response: dict, login_url: str) -> dict:
-    """GET the identity URL (``id`` of the token response) with the Bearer token (reference §4,
-    S52). The URL must be https or on the login host we just used."""
+    """GET the identity URL (``id`` of the token response) with the Bearer token ("Using Identity
+    URLs"). The URL must be https or on the login host we just used."""
     url = str(token_response.get("id") or "")
     if not url.startswith("https://") and _origin(url) != _origin(login_url):
         raise OAuthError("invalid_identity_url", "the identity URL is not trusted")
@@ -235,8 +247,9 @@ def fetch_identity(*, token_response: dict, login_url: str) -> dict:
 
 
 def revoke(*, login_url: str, token: str) -> None:
-    """POST /services/oauth2/revoke (reference §4, S51): a refresh token revokes itself and its
-    access tokens. Raises OAuthError (400 invalid_token, …) or requests.RequestException."""
+    """POST /services/oauth2/revoke ("Revoke OAuth Tokens Programmatically"): a refresh token
+    revokes itself and its access tokens. Raises OAuthError (400 invalid_token, …) or
+    requests.RequestException."""
     response = requests.post(
         f"{login_url.rstrip('/')}/services/oauth2/revoke",
         data={"token": token},

@@ -85,7 +85,8 @@ def salesforce_connect(request):
         "confirm_switch": switching,
     }
     logger.info("Salesforce connect started for user %s at %s", request.user.pk, login_url)
-    # prompt=login lets the user sign in as someone else when switching accounts (ref. §4).
+    # prompt=login lets the user sign in as someone else when switching accounts (Salesforce Help,
+    # "OAuth 2.0 Web Server Flow for Web App Integration", cited in accounts/oauth.py).
     return redirect(
         oauth.authorize_url(
             login_url=login_url,
@@ -136,7 +137,7 @@ def salesforce_callback(request):
         return _fail(request, _("Salesforce sent no authorization code. Please try again."))
     login_url = flow["login_url"]
     try:
-        # Web server flow, code for tokens with the PKCE verifier (reference §4).
+        # Web server flow: the code for tokens, with the PKCE verifier (cited in accounts/oauth.py).
         token_response = oauth.exchange_code(
             login_url=login_url, code=code, code_verifier=flow["verifier"]
         )
