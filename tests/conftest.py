@@ -7,7 +7,8 @@ import pytest
 from tests.factories import UserFactory
 
 # Playwright runs an event loop in the test thread; Django's async-safety check would then refuse
-# ORM calls made by the test body itself (tooling-notes §3). Only tests are affected.
+# ORM calls made by the test body itself (Django, "Asynchronous support", Async safety:
+# https://docs.djangoproject.com/en/5.2/topics/async/#async-safety). Only tests are affected.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct horse battery staple"
