@@ -201,6 +201,9 @@ if SALESFORCE_TASK_EXTERNAL_ID_FIELD and not re.fullmatch(
     )
 SALESFORCE_STATUS_OPEN = env.str("SALESFORCE_STATUS_OPEN", default="Not Started")
 SALESFORCE_STATUS_COMPLETE = env.str("SALESFORCE_STATUS_COMPLETE", default="Completed")
+# R19: the Pub/Sub API endpoint (gRPC over TLS) that `manage.py stream_changes` subscribes to.
+PUBSUB_URL_DEFAULT = "api.pubsub.salesforce.com:7443"
+SALESFORCE_PUBSUB_URL = env.str("SALESFORCE_PUBSUB_URL", default="") or PUBSUB_URL_DEFAULT
 # The demo runs against the bundled Salesforce emulator when no real Connected App is configured.
 SALESFORCE_EMULATOR = env.bool("SALESFORCE_EMULATOR", default=DEBUG and not SALESFORCE_CLIENT_ID)
 if SALESFORCE_EMULATOR:
@@ -211,6 +214,7 @@ if SALESFORCE_EMULATOR:
     SALESFORCE_CLIENT_SECRET = SALESFORCE_CLIENT_SECRET or "tasksync-demo-secret"  # noqa: S105
     SALESFORCE_LOGIN_URL = env.str("SALESFORCE_LOGIN_URL", default="http://127.0.0.1:8444")
     SALESFORCE_CA_BUNDLE = SALESFORCE_CA_BUNDLE or str(EMULATOR_DATA_DIR / "cert.pem")
+    SALESFORCE_PUBSUB_URL = env.str("SALESFORCE_PUBSUB_URL", default="") or "127.0.0.1:8445"
 
 # Fernet keys, comma-separated, newest first. Old keys still decrypt, so keys can be rotated.
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
@@ -222,3 +226,7 @@ SYNC_POLL_SECONDS = env.int("SYNC_POLL_SECONDS", default=60)
 SYNC_API_BUDGET_SHARE = env.float("SYNC_API_BUDGET_SHARE", default=0.5)
 SYNC_LOG_RETENTION_DAYS = env.int("SYNC_LOG_RETENTION_DAYS", default=31)
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=Q_CLUSTER["timeout"] + 60)
+# R19: while an org's change stream is healthy its users are polled only this often.
+SYNC_STREAM_SAFETY_POLL_SECONDS = env.int("SYNC_STREAM_SAFETY_POLL_SECONDS", default=900)
+# R19: how long a dead subscriber holds an org's stream before another machine takes it over.
+SYNC_STREAM_LEASE_SECONDS = env.int("SYNC_STREAM_LEASE_SECONDS", default=30)
