@@ -1,4 +1,18 @@
-"""REST data API under /services/data/vNN.N/ (reference §2, §3)."""
+"""REST data API under /services/data/vNN.N/.
+
+Salesforce pages cited below by title (REST API Developer Guide unless said otherwise):
+- "Query": https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query.html
+- "Query Options Header":
+  https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_queryoptions.htm
+- "queryAll()" (SOAP API Developer Guide; archived activities): https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_queryall.htm
+- "Insert or Update (Upsert) a Record Using an External ID": https://developer.salesforce.com/docs/platform/api-rest/guide/dome-upsert.html
+- "sObject Get Updated": https://developer.salesforce.com/docs/platform/api-rest/guide/resources-getupdated.html
+- "sObject Get Deleted": https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api/resources_getdeleted.htm
+- "Create Records Using sObject Collections": https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-create.html
+- "Status Codes and Error Responses": https://developer.salesforce.com/docs/platform/api-rest/guide/errorcodes.html
+- simple-salesforce's ``query_more`` (simple_salesforce/api.py):
+  https://github.com/simple-salesforce/simple-salesforce
+"""
 
 from __future__ import annotations
 
@@ -17,8 +31,8 @@ if TYPE_CHECKING:
     from .core import Emulator
 
 _VERSION_RE = re.compile(r"^v(\d+\.\d+)$")
-MAX_COLLECTION = 200  # sObject Collections limit (reference §2.4)
-DEFAULT_BATCH = 2000  # query batch size, min 200 / max 2000 (reference §2.1)
+MAX_COLLECTION = 200  # sObject Collections limit ("Create Records Using sObject Collections")
+DEFAULT_BATCH = 2000  # query batch size, min 200 / max 2000 ("Query Options Header")
 
 
 class NotFound(Exception):
@@ -194,7 +208,7 @@ def _rows_for(emu: Emulator, org_id: str, parsed: soql.Query, include_all: bool)
         where = soql.prefilter(parsed) if QUERY_PREFILTER else []
         rows = emu.store.tasks(org_id, where)
         if not include_all:
-            # query() hides the recycle bin and archived activities (reference §1.2, §2.1).
+            # query() hides the recycle bin and archived activities ("queryAll()", "Query").
             rows = [r for r in rows if not r["IsDeleted"] and not r["IsArchived"]]
         return rows
     kind = "status" if sobject == "TaskStatus" else "priority"
@@ -256,7 +270,7 @@ def _page(emu: Emulator, cursor: dict, offset: int, version: str) -> Response:
     body: dict = {"totalSize": len(rows), "done": offset + batch >= len(rows)}
     if not body["done"]:
         locator = cursor.get("locator") or emu.new_locator(cursor)
-        # An absolute path: simple-salesforce prefixes https://host (reference §2.1, §5).
+        # An absolute path: simple-salesforce's query_more prefixes https://host.
         body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{offset + batch}"
     body["records"] = [render_row(r, cursor["fields"], cursor["sobject"], version) for r in chunk]
     return Response.json(body)
@@ -432,7 +446,8 @@ def _by_external_id(
         if not r["IsDeleted"] and r[fld.name] is not None and r[fld.name].lower() == value.lower()
     ]
     if len(matches) > 1:
-        # More than one match: 300 with the candidates, nothing written (reference §2.2).
+        # More than one match: 300 with the candidates, nothing written ("Insert or Update (Upsert)
+        # a Record Using an External ID").
         return Response.json(
             [f"/services/data/v{version}/sobjects/Task/{r['Id']}" for r in matches], 300
         )
@@ -538,7 +553,7 @@ def replication(emu: Emulator, req: Request, user: dict, which: str) -> Response
     except ValueError:
         return sf_error(400, "INVALID_REPLICATION_DATE", "Unable to parse the start/end date")
     now = emu.clock.now_ms()
-    days = 30 if which == "updated" else 15  # reference §2.3
+    days = 30 if which == "updated" else 15  # "sObject Get Updated", "sObject Get Deleted"
     if start >= end:
         return sf_error(
             400,
@@ -706,7 +721,8 @@ def _run_collection(emu: Emulator, user: dict, items: list, all_or_none: bool, o
             if failed and all_or_none:
                 raise _RollBack
     except _RollBack:
-        # allOrNone: failures keep their error, the rest report a roll-back (reference §2.4).
+        # allOrNone: failures keep their error, the rest report a roll-back ("Create Records Using
+        # sObject Collections").
         rolled = {
             "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
             "message": "Record rolled back because not all records were valid and the"

@@ -1,4 +1,7 @@
-"""The emulator's "now" (settable by tests) and Salesforce date formats (reference §1.3)."""
+"""The emulator's "now" (settable by tests) and Salesforce date formats.
+
+Formats: "Valid Date and DateTime Formats" (REST API Developer Guide), https://developer.salesforce.com/docs/platform/api-rest/guide/intro-valid-date-formats.html
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Salesforce record ids (reference §1: 15-char case-sensitive / 18-char case-safe ids)."""
+"""Salesforce record ids: 15-char case-sensitive / 18-char case-safe ids.
+
+"Field Types", ID (SOAP API Developer Guide): https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/field_types.htm
+"""
 
 from __future__ import annotations
 

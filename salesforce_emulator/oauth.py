@@ -1,4 +1,15 @@
-"""OAuth 2.0 web-server flow, refresh, revoke, identity and userinfo (reference §4).
+"""OAuth 2.0 web-server flow, refresh, revoke, identity and userinfo.
+
+Salesforce pages cited below by title:
+- "OAuth 2.0 Web Server Flow for Web App Integration" (Salesforce Help):
+  https://help.salesforce.com/HTViewHelpDoc?id=remoteaccess_oauth_web_server_flow.htm&language=en_US
+- "OAuth 2.0 Refresh Token Flow for Renewed Sessions" (Salesforce Help):
+  https://help.salesforce.com/apex/HTViewHelpDoc?id=remoteaccess_oauth_refresh_token_flow.htm&language=en_US
+- "OAuth 2.0 Authorization Errors" (Salesforce Help):
+  https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm&language=en_US&type=5
+- "Revoke OAuth Tokens Programmatically" (Salesforce Help):
+  https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_revoke_token.htm&language=en_US&type=5
+- "Using Identity URLs" (Mobile SDK Developer Guide): https://developer.salesforce.com/docs/platform/mobile-sdk/guide/oauth-using-identity-urls.html
 
 Served on both ports. None of these count as API calls.
 """
@@ -52,7 +63,7 @@ def oauth_error(status: int, error: str, description: str) -> Response:
 
 # -- tokens -------------------------------------------------------------------------------
 def access_token_row(emu: Emulator, token: str | None) -> dict | None:
-    """The live access-token row, or None if unknown, revoked or expired (reference §4)."""
+    """The live access-token row, or None if unknown, revoked or expired."""
     if not token:
         return None
     row = emu.store.token(token)
@@ -139,7 +150,7 @@ def token(emu: Emulator, req: Request) -> Response:
             or rt["revoked"]
             or rt["client_id"] != app["client_id"]
         ):
-            # Terminal: the user must re-authorise (reference §4, S50).
+            # Terminal: the user must re-authorise ("OAuth 2.0 Authorization Errors").
             return oauth_error(400, "invalid_grant", "expired access/refresh token")
         user = store.user(rt["user_id"])
         if user is None or not user["is_active"]:
@@ -147,7 +158,8 @@ def token(emu: Emulator, req: Request) -> Response:
         org = store.org(user["org_id"])
         refresh, new_refresh = rt["token"], False
         if org["refresh_rotation"]:
-            # Rotation: a new refresh token, the old one invalidated (reference §4, S49b).
+            # Rotation: a new refresh token, the old one invalidated ("OAuth 2.0 Refresh Token
+            # Flow for Renewed Sessions").
             store.x("UPDATE tokens SET revoked = 1 WHERE token = ?", (refresh,))
             refresh, new_refresh = _new_refresh(emu, app, user, rt["scope"]), True
         return _token_response(emu, req, app, user, rt["scope"], refresh, new_refresh)
@@ -170,7 +182,8 @@ def _code_grant(emu: Emulator, req: Request, app: dict, form: dict) -> Response:
         return oauth_error(400, "redirect_uri_mismatch", "redirect_uri must match configuration")
     verifier = form.get("code_verifier")
     if code["challenge"] or verifier:
-        # PKCE S256 (reference §4): a missing or mismatching verifier is invalid_grant.
+        # PKCE S256 ("OAuth 2.0 Web Server Flow for Web App Integration"): a missing or
+        # mismatching verifier is invalid_grant.
         expected = _s256(verifier) if verifier else None
         if not code["challenge"] or expected != code["challenge"]:
             return oauth_error(400, "invalid_grant", "invalid code verifier")
@@ -318,7 +331,7 @@ def authorize(emu: Emulator, req: Request) -> Response:
     redirect_uri = params.get("redirect_uri", "")
     state = params.get("state")
     app = emu.store.app(client_id)
-    # Bad client or redirect: show an error page, never redirect (reference §4).
+    # Bad client or redirect: show an error page, never redirect ("OAuth 2.0 Authorization Errors").
     if app is None:
         return pages.error_page("invalid_client_id", "client identifier invalid", 400)
     if redirect_uri not in app["callback_urls"]:

@@ -1,4 +1,15 @@
-"""Task write rules, derived fields, rendering and maintenance (reference §1, §1.2, §2.3).
+"""Task write rules, derived fields, rendering and maintenance.
+
+Salesforce pages cited below by title:
+- "Task" (Object Reference for the Salesforce Platform):
+  https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_task.htm
+- "System Fields" (SOAP API Developer Guide): https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/system_fields.htm
+- "Valid Date and DateTime Formats" (REST API Developer Guide): https://developer.salesforce.com/docs/platform/api-rest/guide/intro-valid-date-formats.html
+- "queryAll()" (SOAP API Developer Guide; archived activities): https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_queryall.htm
+- "sObject Get Deleted" (REST API Developer Guide): https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api/resources_getdeleted.htm
+- "GetDeletedResult" (SOAP API Developer Guide): https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_getdeleted_getdeletedresult.htm
+- "Create Records Using sObject Collections": https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-create.html
+- "Status Codes and Error Responses": https://developer.salesforce.com/docs/platform/api-rest/guide/errorcodes.html
 
 Everything here runs inside a store transaction opened by the caller.
 """
@@ -30,7 +41,8 @@ BACKDOOR_FIELDS = {
 
 class RecordError(Exception):
     """One Salesforce error: rendered as [{"message","errorCode","fields"}] or a per-record
-    {"statusCode","message","fields"} inside collection results (reference §2.4, §3)."""
+    {"statusCode","message","fields"} inside collection results ("Status Codes and Error
+    Responses", "Create Records Using sObject Collections")."""
 
     def __init__(
         self, code: str, message: str, fields: list[str] | None = None, status: int = 400
@@ -79,7 +91,8 @@ def _convert(field: Field, value, org_id: str, store: Store):
             raise _parser_error(field, value)
         return value
     if field.type == "date":
-        # REST dates are yyyy-MM-dd with no offset (reference §1.3); stored as given, never shifted.
+        # REST dates are yyyy-MM-dd with no offset ("Valid Date and DateTime Formats"); stored as
+        # given, never shifted.
         if not is_date(value):
             raise _parser_error(field, value)
         return value
@@ -124,7 +137,8 @@ def _picklist_value(field: Field, value: str, org_id: str, store: Store) -> str:
         row = store.picklist_value(org_id, kind, value)
         if row is not None:
             return row["api_name"]
-        # Reference §1.1 leaves this UNCONFIRMED; we reject unknown values like a restricted
+        # Whether Salesforce rejects an unknown Status is not documented ("Task" does not call it a
+        # restricted picklist); we reject unknown values like a restricted
         # picklist so a hard-coded "Completed" fails loudly in a renamed org (docs/emulator.md).
     elif not field.restricted:
         return value
@@ -165,7 +179,7 @@ def _check_fields(body: dict, allowed: Callable[[Field], bool]) -> dict[Field, o
 
 
 def _derive(row: dict, before: dict | None, org_id: str, store: Store, now: int) -> None:
-    """IsClosed/IsHighPriority follow the picklists; CompletedDateTime per reference §1."""
+    """IsClosed/IsHighPriority follow the picklists; CompletedDateTime as "Task" describes it."""
     status = store.picklist_value(org_id, "status", row["Status"])
     priority = store.picklist_value(org_id, "priority", row["Priority"])
     row["IsClosed"] = bool(status and status["is_closed"])
@@ -243,7 +257,7 @@ def apply_update(
     row["SystemModstamp"] = now
     if not automation:
         # LastModifiedDate is "when a user last modified"; automation only bumps the
-        # SystemModstamp (reference §1, System Fields S21).
+        # SystemModstamp ("Task", "System Fields").
         row["LastModifiedDate"] = now
         row["LastModifiedById"] = user_id
     for key, value in backdoor_values.items():
@@ -286,7 +300,8 @@ def to_api_dict(row: dict) -> dict:
 def maintenance(store: Store, org_id: str) -> None:
     """Recycle-bin purge after 15 days and archival of closed tasks older than a year.
 
-    Run before each API request (cheap at emulator scale) and on demand (reference §1.2, §2.3).
+    Run before each API request (cheap at emulator scale) and on demand ("queryAll()" on
+    archiving, "sObject Get Deleted" on the delete log).
     """
     now = store.clock.now_ms()
     with store.tx():
@@ -298,7 +313,8 @@ def maintenance(store: Store, org_id: str) -> None:
         if purged:
             latest = max(r["deleted_ms"] for r in purged)
             org = store.org(org_id)
-            # earliestDateAvailable = timestamp of the last physically deleted object (§2.3).
+            # earliestDateAvailable = timestamp of the last physically deleted object
+            # ("GetDeletedResult").
             store.update_org(
                 org_id, earliest_available_ms=max(org["earliest_available_ms"], latest)
             )

@@ -1,4 +1,9 @@
-"""Field metadata for the emulated sObjects (reference §1, §1.1).
+"""Field metadata for the emulated sObjects.
+
+Salesforce pages cited below by title (Object Reference for the Salesforce Platform):
+- "Task": https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_task.htm
+- "TaskStatus": https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_taskstatus.htm
+- "TaskPriority": https://developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-taskpriority.html
 
 One table drives storage columns, `describe`, SOQL field checks and write validation.
 """
@@ -110,7 +115,7 @@ TASK_FIELDS: tuple[Field, ...] = (
     ),
     _f("SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted=True),
     # Emulator-defined external-id custom field for idempotent upserts. In a real org it would
-    # have to be defined on Activity (reference §1, UNCONFIRMED) — see docs/emulator.md.
+    # have to be defined on Activity (not stated in "Task"; see docs/emulator.md).
     _f("TasksyncId__c", "string", "Tasksync ID", length=255, external_id=True, **_RW),
 )
 
@@ -151,7 +156,7 @@ def canonical_object(name: str) -> str | None:
 TASK_FIELD_MAP = field_map("Task")
 
 DEFAULT_STATUSES = (
-    # (ApiName, IsClosed, IsDefault) — Task object reference §1: default "Not Started".
+    # (ApiName, IsClosed, IsDefault) — "Task", "TaskStatus": default "Not Started".
     ("Not Started", False, True),
     ("In Progress", False, False),
     ("Completed", True, False),
@@ -159,7 +164,7 @@ DEFAULT_STATUSES = (
     ("Deferred", False, False),
 )
 DEFAULT_PRIORITIES = (
-    # (ApiName, IsHighPriority, IsDefault) — §1.1: High/Normal/Low, default Normal.
+    # (ApiName, IsHighPriority, IsDefault) — "TaskPriority": High/Normal/Low, default Normal.
     ("High", True, False),
     ("Normal", False, True),
     ("Low", False, False),

@@ -1,4 +1,8 @@
-"""A SOQL subset (reference §1.3, §2.1): parser and evaluator over in-memory rows.
+"""A SOQL subset: parser and evaluator over in-memory rows.
+
+Salesforce pages: "Date Formats and Date Literals" (SOQL and SOSL Reference),
+https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm
+and "Query" (REST API Developer Guide), https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query.html
 
 Supported: SELECT field list | COUNT(), FROM Task/TaskStatus/TaskPriority, WHERE with
 AND/OR/NOT/parentheses, = != <> < <= > >= LIKE IN / NOT IN, literals (string with escapes,
