@@ -1,4 +1,5 @@
 from .notices import Notice, NoticeKind, ZoneChoice
+from .stream import StreamHealth, StreamState
 from .sync import (
     Direction,
     EventAction,
@@ -35,6 +36,8 @@ __all__ = [
     "SyncEvent",
     "SyncPhase",
     "SyncRun",
+    "StreamHealth",
+    "StreamState",
     "SyncState",
     "SyncTrigger",
     "TaskLink",

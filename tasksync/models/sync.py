@@ -176,6 +176,7 @@ class SyncTrigger(models.TextChoices):
     PUSH = "push", _("Push")
     MANUAL = "manual", _("Manual")
     RESYNC = "resync", _("Resync")
+    STREAM = "stream", _("Change event")  # R19: a pull asked for by the change stream
 
 
 class RunOutcome(models.TextChoices):
