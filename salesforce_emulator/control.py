@@ -436,7 +436,8 @@ class Control:
         return self.get_task(task_id)
 
     def automation_touch(self, task_id: str, **fields) -> dict:
-        """An automated process rewrote the record: only SystemModstamp moves (reference §1)."""
+        """An automated process rewrote the record: only SystemModstamp moves ("System Fields",
+        SOAP API Developer Guide, https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/system_fields.htm)."""
         with self._store.tx():
             before, user = self._task_user(task_id)
             changes = records.apply_update(

@@ -187,7 +187,8 @@ class Emulator:
             records.maintenance(self.store, org_id)
             org = self.store.org(org_id)
             if self.store.api_usage(org_id) >= org["daily_api_limit"]:
-                # Rolling 24 h org-wide allocation exhausted (reference §3).
+                # Rolling 24 h org-wide allocation exhausted ("API Request Limits and Allocations",
+                # https://developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-api.html).
                 response = sf_error(
                     403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", None
                 )

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from .records import RecordError
 
-# Default messages for the error codes tests usually inject (reference §3).
+# Default messages for the error codes tests usually inject ("Status Codes and Error Responses",
+# REST API Developer Guide, https://developer.salesforce.com/docs/platform/api-rest/guide/errorcodes.html).
 DEFAULT_MESSAGES = {
     "INVALID_SESSION_ID": "Session expired or invalid",
     "REQUEST_LIMIT_EXCEEDED": "TotalRequests Limit exceeded.",

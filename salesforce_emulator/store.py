@@ -211,7 +211,8 @@ class Store:
         now = self.clock.now_ms()
         with self.tx():
             # earliestDateAvailable before any purge: 15 days before the org existed, so a
-            # fresh org never reports a spurious gap (docs/emulator.md, reference §2.3).
+            # fresh org never reports a spurious gap (docs/emulator.md; "GetDeletedResult",
+            # https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_getdeleted_getdeletedresult.htm).
             self.conn.execute(
                 "INSERT INTO orgs VALUES (?,?,?,?,?,?,?,?)",
                 (
@@ -319,7 +320,9 @@ class Store:
                 raise ValueError(f"unknown app setting {key}")
             self.x(f"UPDATE apps SET {key} = ? WHERE client_id = ?", (value, client_id))  # noqa: S608
 
-    # -- picklists (TaskStatus / TaskPriority, reference §1.1) --------------------------------
+    # -- picklists (TaskStatus / TaskPriority) ------------------------------------------------
+    # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_taskstatus.htm
+    # https://developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-taskpriority.html
     def add_picklist_value(
         self,
         org_id: str,
@@ -341,7 +344,7 @@ class Store:
                 )
                 sort_order = (row["m"] or 0) + 1
             if is_default:
-                # "Only one value in the picklist can be the default value" (§1.1).
+                # "Only one value in the picklist can be the default value" ("TaskPriority").
                 self.conn.execute(
                     "UPDATE picklists SET is_default = 0 WHERE org_id=? AND kind=?", (org_id, kind)
                 )
@@ -434,7 +437,8 @@ class Store:
     def revoke_token(self, token: str) -> None:
         with self.tx():
             self.conn.execute("UPDATE tokens SET revoked = 1 WHERE token = ?", (token,))
-            # Revoking a refresh token revokes every access token issued from it (§4 Revoke).
+            # Revoking a refresh token revokes every access token issued from it ("Revoke OAuth
+            # Tokens Programmatically", https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_revoke_token.htm&language=en_US&type=5).
             self.conn.execute("UPDATE tokens SET revoked = 1 WHERE refresh_token = ?", (token,))
 
     def insert_code(
@@ -463,7 +467,9 @@ class Store:
     def delete_session(self, sid: str) -> None:
         self.x("DELETE FROM sessions WHERE sid = ?", (sid,))
 
-    # -- API usage (rolling 24 h, reference §3) -----------------------------------------------
+    # -- API usage (rolling 24 h) ---------------------------------------------------------------
+    # "Limit Info Header": https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm
+    # "API Request Limits and Allocations": https://developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-api.html
     def record_api_call(self, org_id: str, n: int = 1) -> None:
         minute = self.clock.now_ms() // 60_000 * 60_000
         self.x(

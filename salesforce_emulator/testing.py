@@ -1,7 +1,9 @@
 """Test helpers: a handle over the control API (in-process or over HTTP) and a requests
 session that trusts the emulator's certificate.
 
-REQUESTS_CA_BUNDLE overrides Session.verify (tooling notes, "Gotcha"), so the session passes
+REQUESTS_CA_BUNDLE overrides Session.verify (requests' ``Session.merge_environment_settings``;
+"Advanced Usage", SSL Cert Verification, https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification,
+and https://github.com/psf/requests/issues/3829), so the session passes
 verify= on every request instead.
 """
 

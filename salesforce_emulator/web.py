@@ -121,7 +121,8 @@ class Response:
 
 
 def sf_error(status: int, code: str, message: str, fields: list[str] | None = None) -> Response:
-    """Salesforce REST error shape: a JSON array (reference §3)."""
+    """Salesforce REST error shape: a JSON array ("Status Codes and Error Responses",
+    REST API Developer Guide, https://developer.salesforce.com/docs/platform/api-rest/guide/errorcodes.html)."""
     item = {"message": message, "errorCode": code}
     if fields is not None:
         item["fields"] = fields

@@ -1,4 +1,7 @@
-"""OAuth web-server flow, refresh, revoke, identity (reference §4) with plain requests."""
+"""OAuth web-server flow, refresh, revoke, identity with plain requests.
+
+The Salesforce pages the emulator follows are cited in salesforce_emulator/oauth.py.
+"""
 
 import base64
 import hashlib

@@ -1,4 +1,7 @@
-"""query/queryAll, the SOQL subset and paging (reference §1.2, §1.3, §2.1)."""
+"""query/queryAll, the SOQL subset and paging.
+
+The Salesforce pages the emulator follows are cited in salesforce_emulator/api.py and soql.py.
+"""
 
 import datetime as dt
 

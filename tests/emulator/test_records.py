@@ -1,5 +1,8 @@
 """sObject Task CRUD, validation, replication and collections through unmodified
-simple-salesforce (reference §1, §2.2-§2.4, §3)."""
+simple-salesforce.
+
+The Salesforce pages the emulator follows are cited in salesforce_emulator/api.py and records.py.
+"""
 
 import datetime as dt
 import re
