@@ -10,7 +10,9 @@ from django.views.decorators.http import require_POST
 from accounts.forms import PreferencesForm, SyncSettingsForm
 from accounts.services import sync_availability
 from tasksync.selectors import sync_status_for
+from tasksync.services.zones import zone_chosen
 from tasksync.sync import services as sync_services
+from tasksync.views import sync_panel, sync_panel_context
 
 
 def _sync_form(request, data=None):
@@ -48,6 +50,7 @@ def settings_page(request):
             preferences = PreferencesForm(request.POST, instance=request.user)
             if preferences.is_valid():
                 user = preferences.save()
+                zone_chosen(user=user)  # R16: the browser's zone never overrides this choice
                 translation.activate(
                     user.language or translation.get_language_from_request(request)
                 )
@@ -58,14 +61,16 @@ def settings_page(request):
             if sync_form.is_valid():
                 _save_sync_form(request, sync_form)
                 return redirect("settings")
+    panel = sync_panel_context(request)
     return render(
         request,
         "accounts/settings.html",
         {
             "preferences": preferences,
             "sync_form": sync_form,
-            "availability": sync_availability(user=request.user),
-            "sync_status": sync_status_for(user=request.user),
+            "availability": panel["availability"],
+            "sync_status": panel["sync_status"],
+            "sync_live": sync_panel(request, panel),
         },
     )
 

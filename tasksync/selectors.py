@@ -3,10 +3,25 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from tasksync.models import ReminderTask, TaskPriority, TaskStatus
+from accounts.models import SalesforceConnection
+from tasksync.models import (
+    Notice,
+    OutboundChange,
+    OutboxState,
+    PauseReason,
+    ReminderTask,
+    SyncPhase,
+    SyncState,
+    TaskPriority,
+    TaskStatus,
+)
 
 _HIGH_FIRST = Case(
     When(priority=TaskPriority.HIGH, then=Value(0)), default=Value(1), output_field=IntegerField()
@@ -19,6 +34,7 @@ class CommandCenter:
     tomorrow: date
     due_today: list
     due_tomorrow: list
+    overdue: int = 0
 
 
 def user_today(*, user, now=None) -> date:
@@ -30,10 +46,9 @@ def user_today(*, user, now=None) -> date:
 def command_center_for(*, user, now=None) -> CommandCenter:
     today = user_today(user=user, now=now)
     tomorrow = today + timedelta(days=1)
+    open_tasks = ReminderTask.objects.live().for_user(user).filter(status=TaskStatus.OPEN)
     tasks = list(
-        ReminderTask.objects.live()
-        .for_user(user)
-        .filter(status=TaskStatus.OPEN, due_date__in=[today, tomorrow])
+        open_tasks.filter(due_date__in=[today, tomorrow])
         .select_related("link", "outbound")  # each row's sync badge, without a query per task
         .order_by(_HIGH_FIRST, "name", "pk")
     )
@@ -42,15 +57,154 @@ def command_center_for(*, user, now=None) -> CommandCenter:
         tomorrow=tomorrow,
         due_today=[t for t in tasks if t.due_date == today],
         due_tomorrow=[t for t in tasks if t.due_date == tomorrow],
+        # R14: R4's lists stay as they are; the open tasks due before today are counted.
+        overdue=open_tasks.filter(due_date__lt=today).count(),
     )
 
 
-def task_list_for(*, user, status: str | None = None):
+# R14: the task list's views, in a rep's words; each is a filter on the user's live tasks.
+TASK_VIEWS = ("overdue", "today", "upcoming", "completed")
+
+
+def task_list_for(*, user, status: str | None = None, show: str = "", now=None):
     # R14: each row shows its sync badge, read from the link and the outbox row in the same query.
     tasks = ReminderTask.objects.live().for_user(user).select_related("link", "outbound")
     if status in TaskStatus.values:
         tasks = tasks.filter(status=status)
+    if show in TASK_VIEWS:
+        today = user_today(user=user, now=now)
+        tasks = {
+            "overdue": tasks.filter(status=TaskStatus.OPEN, due_date__lt=today),
+            "today": tasks.filter(status=TaskStatus.OPEN, due_date=today),
+            "upcoming": tasks.filter(status=TaskStatus.OPEN, due_date__gt=today),
+            "completed": tasks.filter(status=TaskStatus.COMPLETE).order_by("-completed_at", "-pk"),
+        }[show]
     return tasks
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """One reason the rep's sync needs attention, and what to do about it (R14)."""
+
+    kind: str  # staff | reconnect | over_limit | failed
+    title: str
+    detail: str
+    action: str  # what the rep should do
+    link_label: str = ""
+    link_url: str = ""
+
+
+@dataclass(frozen=True)
+class RepStatus:
+    """What every page of a rep's shows above its content: sync trouble and unread notices."""
+
+    hold: str  # "" while sync runs; "paused" or "off" when linked tasks are not being synced
+    troubles: list
+    notices: list
+    pause_reason: str = ""
+
+
+_CONNECTION_STATE = Subquery(
+    SalesforceConnection.objects.filter(user_id=OuterRef("user_id")).values("state")[:1]
+)
+_FAILED_COUNT = Coalesce(
+    Subquery(
+        OutboundChange.objects.filter(user_id=OuterRef("user_id"), state=OutboxState.FAILED)
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    ),
+    0,
+)
+NOTICES_SHOWN = 10
+
+
+def rep_status_for(*, user) -> RepStatus:
+    """R14: trouble where the rep works. Two queries: the state (with the connection's state and
+    the failed count folded in) and the unread notices."""
+    state = (
+        SyncState.objects.filter(user=user)
+        .annotate(connection_state=_CONNECTION_STATE, failed_count=_FAILED_COUNT)
+        .first()
+    )
+    notices = list(
+        Notice.objects.filter(user=user, read_at__isnull=True).order_by("-created_at", "-id")[
+            : NOTICES_SHOWN + 1
+        ]
+    )
+    if state is None:
+        return RepStatus(hold="", troubles=[], notices=notices)
+    settings_url = reverse("settings")
+    troubles = []
+    reason = state.pause_reason if state.enabled and state.phase == SyncPhase.PAUSED else ""
+    if state.enabled and (
+        reason == PauseReason.RECONNECT or state.connection_state == "needs_reconnect"
+    ):
+        troubles.append(
+            Trouble(
+                "reconnect",
+                _("Salesforce needs you to reconnect."),
+                _("Salesforce no longer accepts tasksync's access, so nothing is syncing."),
+                _("Reconnect on the settings page; sync resumes by itself, nothing is lost."),
+                _("Reconnect Salesforce"),
+                settings_url + "#salesforce",
+            )
+        )
+    elif reason == PauseReason.STAFF:
+        detail = _("Your changes wait here, nothing is lost, and nothing comes from Salesforce.")
+        if state.message:
+            detail = f"{detail} {_('Note from staff:')} “{state.message}”"
+        troubles.append(
+            Trouble(
+                "staff",
+                _("Sync is paused by an administrator."),
+                detail,
+                _("Ask your administrator to resume it: “Sync now” cannot lift this pause."),
+            )
+        )
+    elif reason == PauseReason.OVER_LIMIT:
+        troubles.append(
+            Trouble(
+                "over_limit",
+                _("Your Salesforce org reached its API limit."),
+                _("tasksync waits for the org's daily allowance to recover: %(message)s")
+                % {"message": state.message}
+                if state.message
+                else _("tasksync waits for the org's daily allowance to recover."),
+                _("Nothing to do: your changes are kept and sync resumes by itself."),
+            )
+        )
+    if state.failed_count:
+        troubles.append(
+            Trouble(
+                "failed",
+                ngettext(
+                    "%(count)d task did not reach Salesforce.",
+                    "%(count)d tasks did not reach Salesforce.",
+                    state.failed_count,
+                )
+                % {"count": state.failed_count},
+                _("Salesforce refused them; the settings page shows its message for each."),
+                _("Fix the task (or ask an admin to fix the rule in Salesforce), then retry."),
+                _("See what failed"),
+                settings_url + "#failed-h",
+            )
+        )
+    hold = "" if state.is_active else ("paused" if state.enabled else "off")
+    return RepStatus(hold=hold, troubles=troubles, notices=notices, pause_reason=reason)
+
+
+def first_sync_summary_for(*, user):
+    """R3/R14: the finished first sync's figures ("imported 23 tasks"), or None."""
+    from tasksync.models import RunOutcome, SyncRun, SyncTrigger
+
+    return (
+        SyncRun.objects.filter(user=user, trigger=SyncTrigger.FIRST_SYNC)
+        .exclude(outcome=RunOutcome.RUNNING)
+        .order_by("-started_at")
+        .first()
+    )
 
 
 @dataclass(frozen=True)
@@ -66,6 +220,7 @@ class SyncStatus:
     org_throttled: bool
     status_open: str = ""
     status_complete: str = ""
+    reason_code: str = ""  # PauseReason's value: staff | reconnect | over_limit
 
     @property
     def importing(self):
@@ -110,4 +265,5 @@ def sync_status_for(*, user) -> SyncStatus:
         org_throttled=bool(state and state.pause_reason == "over_limit"),
         status_open=state.status_open_value if state else "",
         status_complete=state.status_complete_value if state else "",
+        reason_code=state.pause_reason if state and state.enabled else "",
     )

@@ -1,15 +1,24 @@
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
 
 from tasksync import selectors
 from tasksync.forms import TaskForm
+from tasksync.live import live_region, live_response
 from tasksync.models import ReminderTask, TaskStatus
+from tasksync.services import notices as notice_services
 from tasksync.services import tasks as task_services
+from tasksync.services.zones import zone_from_browser
 
 TASKS_PER_PAGE = 100
 
@@ -28,21 +37,201 @@ def _next_or(request, default):
     return default
 
 
+def live_login_required(view):
+    """A live region's poll from a browser whose session ended: send the page to sign in
+    (htmx follows ``HX-Redirect``) instead of swapping the sign-in form into the region."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = redirect_to_login(
+                request.headers.get("HX-Current-URL") or reverse("command_center")
+            ).url
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _command_center_context(request):
+    return {
+        "center": selectors.command_center_for(user=request.user),
+        "rep": selectors.rep_status_for(user=request.user),
+        "next_url": reverse("command_center"),
+    }
+
+
 @login_required
 def command_center(request):
-    center = selectors.command_center_for(user=request.user)
-    return render(request, "tasks/command_center.html", {"center": center})
+    context = _command_center_context(request)
+    context["live"] = live_region(
+        request,
+        region_id="command-center-live",
+        url=reverse("live_command_center"),
+        template="tasks/_command_center_body.html",
+        context=context,
+    )
+    return render(request, "tasks/command_center.html", context)
+
+
+@require_GET
+@live_login_required
+def live_command_center(request):
+    return live_response(
+        request,
+        region_id="command-center-live",
+        template="tasks/_command_center_body.html",
+        context=_command_center_context(request),
+    )
+
+
+_VIEW_LABELS = {
+    "overdue": gettext_lazy("Overdue"),
+    "today": gettext_lazy("Today"),
+    "upcoming": gettext_lazy("Upcoming"),
+    "completed": gettext_lazy("Completed"),
+}
+
+
+def _task_list_context(request):
+    status = request.GET.get("status", "")
+    show = request.GET.get("show", "")
+    show = show if show in selectors.TASK_VIEWS else ""
+    tasks = selectors.task_list_for(user=request.user, status=status, show=show)
+    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("v", None)
+    return {
+        "tasks": page.object_list,
+        "page": page,
+        "status": status,
+        "show": show,
+        "statuses": TaskStatus.choices,
+        "views": [(value, _VIEW_LABELS[value]) for value in selectors.TASK_VIEWS],
+        "rep": selectors.rep_status_for(user=request.user),
+        "filter_query": "&".join(f"{k}={v}" for k, v in (("show", show), ("status", status)) if v),
+        "next_url": reverse("task_list") + ("?" + query.urlencode() if query else ""),
+    }
 
 
 @login_required
 def task_list(request):
-    status = request.GET.get("status", "")
-    tasks = selectors.task_list_for(user=request.user, status=status)
-    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
+    context = _task_list_context(request)
+    context["live"] = live_region(
         request,
-        "tasks/task_list.html",
-        {"tasks": page.object_list, "page": page, "status": status, "statuses": TaskStatus.choices},
+        region_id="task-list-live",
+        url=reverse("live_task_list") + ("?" + request.GET.urlencode() if request.GET else ""),
+        template="tasks/_task_list_body.html",
+        context=context,
+    )
+    return render(request, "tasks/task_list.html", context)
+
+
+@require_GET
+@live_login_required
+def live_task_list(request):
+    return live_response(
+        request,
+        region_id="task-list-live",
+        template="tasks/_task_list_body.html",
+        context=_task_list_context(request),
+    )
+
+
+def sync_panel_context(request):
+    """R3, R14: the settings page's sync state: plain words, progress, the first sync's figures."""
+    from django.conf import settings
+
+    from accounts.services import sync_availability
+
+    status = selectors.sync_status_for(user=request.user)
+    return {
+        "sync_status": status,
+        "availability": sync_availability(user=request.user),
+        "first_sync": selectors.first_sync_summary_for(user=request.user),
+        "poll_seconds": settings.SYNC_POLL_SECONDS,
+    }
+
+
+def sync_panel(request, context=None):
+    """The live region of the sync state; it polls every second while the first sync imports."""
+    context = context or sync_panel_context(request)
+    return live_region(
+        request,
+        region_id="sync-status",
+        url=reverse("live_sync_status"),
+        template="accounts/_sync_status.html",
+        context=context,
+        every=1 if context["sync_status"].importing else None,
+    )
+
+
+@require_GET
+@live_login_required
+def live_sync_status(request):
+    context = sync_panel_context(request)
+    return live_response(
+        request,
+        region_id="sync-status",
+        template="accounts/_sync_status.html",
+        context=context,
+        every=1 if context["sync_status"].importing else None,
+    )
+
+
+@require_GET
+@live_login_required
+def live_rep_status(request):
+    """The trouble banner and the notices, on every page of a rep's (R14)."""
+    return live_response(
+        request,
+        region_id="rep-status",
+        template="_rep_status.html",
+        context={
+            "rep": selectors.rep_status_for(user=request.user),
+            "next_url": request.headers.get("HX-Current-URL", ""),
+        },
+    )
+
+
+@require_POST
+@login_required
+def time_zone_detected(request):
+    """R16: the browser's zone, posted once per session by static/js/rep.js."""
+    zone_from_browser(user=request.user, zone=request.POST.get("time_zone", ""))
+    request.session["tasksync_zone_known"] = True
+    return HttpResponse(status=204)
+
+
+@require_POST
+@login_required
+def notice_dismiss(request, pk):
+    notice_services.notice_dismiss(user=request.user, notice_id=pk)
+    if request.htmx:
+        return live_rep_status_after_change(request)
+    return redirect(_next_or(request, "command_center"))
+
+
+@require_POST
+@login_required
+def notice_dismiss_all(request):
+    notice_services.notice_dismiss_all(user=request.user)
+    if request.htmx:
+        return live_rep_status_after_change(request)
+    return redirect(_next_or(request, "command_center"))
+
+
+def live_rep_status_after_change(request):
+    """After a dismiss from the page itself: the region as it is now."""
+    return HttpResponse(
+        live_region(
+            request,
+            region_id="rep-status",
+            url=reverse("live_rep_status"),
+            template="_rep_status.html",
+            context={"rep": selectors.rep_status_for(user=request.user)},
+        )
     )
 
 

@@ -14,6 +14,15 @@ class NoticeKind(models.TextChoices):
     REASSIGNED = "reassigned", _("Reassigned in Salesforce")
 
 
+_FIELD_LABELS = {
+    "name": _("name"),
+    "status": _("status"),
+    "priority": _("priority"),
+    "due_date": _("due date"),
+    "details": _("details"),
+}
+
+
 class Notice(models.Model):
     """One thing the rep should know about one of their tasks. ``key`` makes recording it again
     (a run flushes its events several times; a job may run twice) a no-op."""
@@ -43,6 +52,11 @@ class Notice(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.task_name}"
+
+    @property
+    def field_labels(self) -> str:
+        """The fields in the rep's words ("due date, details")."""
+        return ", ".join(str(_FIELD_LABELS.get(f, f)) for f in self.fields)
 
 
 class ZoneChoice(models.Model):

@@ -1,0 +1,22 @@
+// R16: on the first visit, the rep's time zone becomes the browser's (the server applies it once,
+// never over a zone the rep chose). Then the live regions show "today" in that zone.
+(function () {
+  var url = document.body && document.body.dataset.detectZoneUrl;
+  if (!url || !window.Intl) return;
+  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!zone) return;
+  var token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+  var body = new URLSearchParams({ time_zone: zone });
+  fetch(url, {
+    method: "POST",
+    body: body,
+    credentials: "same-origin",
+    headers: { "X-CSRFToken": token },
+  }).then(function () {
+    delete document.body.dataset.detectZoneUrl;
+    var select = document.getElementById("id_time_zone");
+    if (select && select.value === "UTC") select.value = zone;
+    // Live regions re-render at their next poll in the new zone; ask them now.
+    if (window.htmx) document.querySelectorAll(".live").forEach(function (el) { htmx.trigger(el, "zone"); });
+  });
+})();

@@ -1,0 +1,59 @@
+"""Live page regions (R14: "lists update without a reload when a sync changes them").
+
+A region is a small fragment that htmx asks for again every few seconds (only while the tab is
+visible) and swaps in place. Each answer carries the version it rendered, a hash of its HTML; the
+next poll sends it back, and an unchanged region answers ``204 No Content`` with no body, which
+htmx leaves alone: the DOM, the focus and the scroll position stay as they are. The version is
+the content itself, so nothing the sync writes (and no future engine change) can be missed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+POLL_SECONDS = 3
+
+
+def _version(html: str) -> str:
+    return hashlib.blake2b(html.encode(), digest_size=8).hexdigest()
+
+
+def live_region(request, *, region_id: str, url: str, template: str, context: dict, every=None):
+    """The region's HTML, wrapped in the element that keeps it live."""
+    inner = render_to_string(template, context, request=request)
+    return _wrap(region_id, url, inner, every or POLL_SECONDS)
+
+
+def live_response(request, *, region_id: str, template: str, context: dict, every=None):
+    """What a poll of the region gets: 204 when it has not changed, else the new region."""
+    inner = render_to_string(template, context, request=request)
+    if request.GET.get("v") == _version(inner):
+        return HttpResponse(status=204)
+    url = request.path + _query_without_version(request)
+    return HttpResponse(_wrap(region_id, url, inner, every or POLL_SECONDS))
+
+
+def _query_without_version(request) -> str:
+    query = request.GET.copy()
+    query.pop("v", None)
+    return "?" + query.urlencode() if query else ""
+
+
+def _wrap(region_id: str, url: str, inner: str, every) -> str:
+    # "zone": asked at once when the browser's time zone was just applied (static/js/rep.js).
+    trigger = f"every {every}s [document.visibilityState === 'visible'], zone"
+    return format_html(
+        '<div id="{}" class="live" hx-get="{}" hx-vals=\'{{"v": "{}"}}\' hx-trigger="{}" '
+        'hx-swap="outerHTML" data-version="{}">{}</div>',
+        region_id,
+        url,
+        _version(inner),
+        trigger,
+        _version(inner),
+        mark_safe(inner),  # noqa: S308 - rendered by our own template with autoescape on
+    )
