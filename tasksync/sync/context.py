@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from tasksync.bulk import insert_many
 from tasksync.models import Direction, SyncEvent, SyncRun, SyncState
+from tasksync.services.notices import notice_record_for_events
 from tasksync.sync.lease import LeaseLost, lease_extend
 from tasksync.sync.mapping import StatusMap
 
@@ -65,6 +66,7 @@ class RunContext:
         """Write the buffered events and counters; check we still hold the lease."""
         if self.events:
             insert_many(self.events)
+            notice_record_for_events(events=self.events, run=self.run)
             self.events = []
         self.run.api_calls = self.client.calls
         self.run.save(
