@@ -65,6 +65,8 @@ PRIVATE_POINTERS = [
     re.compile(r"\breference\s+S\d", re.IGNORECASE),
     re.compile(r"tooling[- ]notes", re.IGNORECASE),
     re.compile(r"salesforce-api\.md|prior-art\.md|/work/shared"),
+    # The shared notes' rule book: the repository's own is docs/rules.md.
+    re.compile(r"\bSPEC(?:\.md\b| R\d)"),
     # The notes' source tags: "S39b", "S45/S46", "(reference §4, S51)".
     re.compile(r"(?<![A-Za-z0-9_])S[1-9][0-9]?[a-d]?(?![A-Za-z0-9_])"),
 ]
@@ -175,6 +177,7 @@ def test_the_pointer_check_tells_notes_from_public_citations():
     assert _private_pointers("REQUESTS_CA_BUNDLE overrides verify (tooling notes, Gotcha)")
     assert _private_pointers("10 minutes (reference S39b); one minute of margin")
     assert _private_pointers("* `composite/sobjects` (§2.4):")
+    assert _private_pointers("the staff side of tasksync (SPEC R8, R11)")
     assert not _private_pointers('"""PKCE, RFC 7636 §4.1/4.2."""')
     assert not _private_pointers("Content-Length (RFC 9112\n        §6). Every byte")
     assert not _private_pointers("S256 code_challenge; R12; SystemModstamp; HTTP 503")
