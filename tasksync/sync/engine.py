@@ -274,8 +274,13 @@ def _schedule_next(state: SyncState, *, failed: bool = False, since=None) -> Non
 
 
 def poll_interval(state: SyncState) -> timedelta:
-    """R5 poll interval, stretched as the org nears its API budget share (R13)."""
+    """R5 poll interval, stretched as the org nears its API budget share (R13); while the org's
+    change stream is healthy, only a safety net (R19)."""
+    from tasksync.sync.stream import stream_is_healthy
+
     base = timedelta(seconds=settings.SYNC_POLL_SECONDS)
+    if stream_is_healthy(state.org_id):
+        base = max(base, timedelta(seconds=settings.SYNC_STREAM_SAFETY_POLL_SECONDS))
     org = _org_for(state)
     return budget.stretch(base, org.api_used, org.api_max) if org else base
 

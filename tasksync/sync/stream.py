@@ -1,0 +1,401 @@
+"""R19: the org's change feed. A long-running subscriber (`manage.py stream_changes`) holds one
+org's `/data/TaskChangeEvent` stream through the Pub/Sub API and turns each event into a targeted
+pull of the owners it names.
+
+- Events are hints (R19, R9): the pull stays the source of truth, so a dropped, repeated or
+  out-of-order event loses nothing; an echo of tasksync's own write costs no pull.
+- The replay id is stored after each event has been handed on, so a subscriber killed at any
+  point resumes right after the last event it handed on; an event handed on twice only queues a
+  second pull, which changes nothing (the pull is idempotent).
+- A replay id Salesforce no longer keeps (72 h) is dropped: the stream restarts at LATEST and every
+  syncing user of the org gets a catch-up pull.
+- A lease per org (conditional UPDATE, like the per-user sync lease) lets any number of machines
+  run the subscriber: one holds the org, the others wait for its lease to lapse.
+- While the stream is healthy polling slows to SYNC_STREAM_SAFETY_POLL_SECONDS
+  (`stream_is_healthy`, read by engine.poll_interval); when it breaks, the org's users are due
+  for a poll at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from tasksync.models import StreamHealth, StreamState, SyncState, SyncTrigger, TaskLink
+from tasksync.salesforce import pubsub
+from tasksync.sync import stream_hints
+from tasksync.sync.jobs_api import enqueue_sync
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 2.0
+BATCH = 100  # events granted per FetchRequest (the documented maximum)
+_END = object()
+
+
+# -- health, read by the poll scheduler ---------------------------------------------------------
+def stream_is_healthy(org_id: str) -> bool:
+    """True while a subscriber holds the org's stream, says it is healthy and keeps beating."""
+    if not org_id:
+        return False
+    now = timezone.now()
+    fresh = now - timedelta(seconds=settings.SYNC_STREAM_LEASE_SECONDS)
+    return StreamState.objects.filter(
+        org_id=org_id,
+        health=StreamHealth.HEALTHY,
+        lease_until__gt=now,
+        heartbeat_at__gt=fresh,
+    ).exists()
+
+
+# -- the lease per org --------------------------------------------------------------------------
+def stream_lease_acquire(*, org_id: str, owner: str) -> bool:
+    StreamState.objects.get_or_create(org_id=org_id)
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.SYNC_STREAM_LEASE_SECONDS)
+    return bool(
+        StreamState.objects.filter(org_id=org_id)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner))
+        .update(lease_owner=owner, lease_until=until, heartbeat_at=now)
+    )
+
+
+def stream_lease_renew(*, org_id: str, owner: str) -> bool:
+    """The heartbeat: False means another subscriber took the org over (our lease lapsed)."""
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.SYNC_STREAM_LEASE_SECONDS)
+    return bool(
+        StreamState.objects.filter(org_id=org_id, lease_owner=owner).update(
+            lease_until=until, heartbeat_at=now
+        )
+    )
+
+
+def stream_lease_release(*, org_id: str, owner: str) -> None:
+    StreamState.objects.filter(org_id=org_id, lease_owner=owner).update(
+        lease_owner="", lease_until=None, health=StreamHealth.STOPPED, health_changed_at=None
+    )
+
+
+def _mark(org_id: str, owner: str, health: str, message: str = "") -> None:
+    changed = StreamState.objects.filter(org_id=org_id, lease_owner=owner).exclude(health=health)
+    changed.update(health=health, message=message[:1000], health_changed_at=timezone.now())
+    StreamState.objects.filter(org_id=org_id, lease_owner=owner).update(message=message[:1000])
+    if health != StreamHealth.HEALTHY:
+        polls_resume(org_id=org_id)
+
+
+def polls_resume(*, org_id: str) -> int:
+    """The stream is not carrying the org's changes: its users' next polls are due now, not at
+    the end of a safety-net interval (events may have been missed meanwhile)."""
+    return SyncState.objects.filter(
+        org_id=org_id, enabled=True, next_poll_at__gt=timezone.now()
+    ).update(next_poll_at=timezone.now())
+
+
+# -- handing events on --------------------------------------------------------------------------
+def queue_owner_pulls(*, org_id: str, sf_user_ids: set[str]) -> list[int]:
+    """Queue a targeted pull of these Salesforce users of the org: the users of tasksync whose
+    connection is that org and Salesforce user, with sync on. One call per event batch.
+
+    This is where the org pull (R19, one pull per org with an integration user) plugs in: with
+    it, this queues one org pull restricted to these owners instead of one run per user.
+    """
+    from accounts.models import SalesforceConnection
+
+    if not sf_user_ids:
+        return []
+    user_ids = list(
+        SalesforceConnection.objects.filter(
+            org__org_id=org_id,
+            sf_user_id__in=sorted(sf_user_ids),
+            user__sync_state__enabled=True,
+        ).values_list("user_id", flat=True)
+    )
+    for user_id in user_ids:
+        enqueue_sync(user_id=user_id, trigger=SyncTrigger.STREAM)
+    return user_ids
+
+
+def _known_links(org_id: str, record_ids) -> list[stream_hints.KnownLink]:
+    rows = TaskLink.objects.filter(org_id=org_id, sf_id__in=list(record_ids)).values(
+        "user_id", "sf_user_id", "state", "synced_remote"
+    )
+    return [stream_hints.KnownLink(**row) for row in rows]
+
+
+def stream_connection(org_id: str):
+    """The Salesforce connection the stream subscribes with: for now a connected user of the org
+    with sync on (the integration user of R19 will come first once it exists)."""
+    from accounts.models import ConnectionState, SalesforceConnection
+
+    return (
+        SalesforceConnection.objects.select_related("org")
+        .filter(org__org_id=org_id, state=ConnectionState.CONNECTED, user__sync_state__enabled=True)
+        .exclude(access_token=None)
+        .order_by("pk")
+        .first()
+    )
+
+
+def streamable_orgs() -> list[str]:
+    return sorted(
+        set(
+            SyncState.objects.filter(enabled=True)
+            .exclude(org_id="")
+            .values_list("org_id", flat=True)
+        )
+    )
+
+
+class OrgSubscriber:
+    """One org's subscription. `open()` subscribes, `process()` hands events on in the calling
+    thread (a reader thread only moves gRPC responses into a queue), `run()` does both for as long
+    as the lease holds, reconnecting with back-off."""
+
+    def __init__(self, org_id: str, *, owner: str | None = None, target: str | None = None):
+        self.org_id = org_id
+        self.owner = owner or f"stream-{uuid.uuid4().hex[:12]}"
+        self.target = target or settings.SALESFORCE_PUBSUB_URL
+        self.client: pubsub.PubSubClient | None = None
+        self.subscription: pubsub.Subscription | None = None
+        self.schemas: dict[str, pubsub.Schema] = {}
+        self.responses: queue.Queue = queue.Queue()
+        self.handed_on = 0  # events handed on by this subscriber (tests, benchmark)
+
+    # -- one subscription ------------------------------------------------------------------
+    def open(self) -> None:
+        """Subscribe from the stored replay id, or from LATEST with a catch-up pull. Raises a
+        pubsub.PubSubError subclass, or LookupError when the org has no usable connection."""
+        connection = stream_connection(self.org_id)
+        if connection is None:
+            raise LookupError("no connected user with sync on in this org")
+        self.client = pubsub.PubSubClient(
+            target=self.target,
+            instance_url=connection.instance_url,
+            org_id=self.org_id,
+            access_token=connection.access_token,
+            ca_bundle=settings.SALESFORCE_CA_BUNDLE,
+            timeout=settings.SALESFORCE_TIMEOUT,
+        )
+        self.connection = connection
+        topic = self.client.topic(pubsub.TASK_TOPIC)
+        if not topic.can_subscribe:
+            raise pubsub.NotPermitted("the user may not subscribe to Task change events")
+        self._schema(topic.schema_id)
+        state = StreamState.objects.get(org_id=self.org_id)
+        replay = bytes.fromhex(state.replay_id) if state.replay_id else None
+        self._subscribe(replay)
+        if replay is None:
+            self._catch_up("no stored replay id: started at LATEST")
+
+    def _subscribe(self, replay: bytes | None) -> None:
+        self.responses = queue.Queue()
+        self.subscription = self.client.subscribe(replay_id=replay, batch=BATCH)
+        subscription, responses = self.subscription, self.responses
+
+        def read():
+            try:
+                for response in subscription:
+                    responses.put(response)
+            except pubsub.PubSubError as exc:
+                responses.put(exc)
+            responses.put(_END)
+
+        threading.Thread(target=read, daemon=True, name=f"stream-{self.org_id}").start()
+
+    def _schema(self, schema_id: str) -> pubsub.Schema:
+        if schema_id not in self.schemas:
+            self.schemas[schema_id] = self.client.schema(schema_id)
+        return self.schemas[schema_id]
+
+    def _catch_up(self, why: str) -> None:
+        """Every syncing user of the org is pulled once: the events before now are not known."""
+        sf_users = set(
+            SyncState.objects.filter(org_id=self.org_id, enabled=True).values_list(
+                "sf_user_id", flat=True
+            )
+        )
+        logger.info("stream %s: catch-up pull of %d users (%s)", self.org_id, len(sf_users), why)
+        queued = queue_owner_pulls(org_id=self.org_id, sf_user_ids=sf_users)
+        StreamState.objects.filter(org_id=self.org_id).update(
+            pulls_queued=_plus("pulls_queued", len(queued))
+        )
+
+    def close(self) -> None:
+        if self.subscription is not None:
+            self.subscription.close()
+            self.subscription = None
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def process(self, *, until=None, timeout: float | None = None) -> None:
+        """Hand events on as they come, beating the lease, until `until()` is true, `timeout`
+        seconds pass, the lease is lost (LeaseLost) or the stream fails (a PubSubError)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        healthy = False
+        while not (until and until()):
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            try:
+                item = self.responses.get(timeout=HEARTBEAT_SECONDS if until is None else 0.05)
+            except queue.Empty:
+                item = None
+            if isinstance(item, pubsub.PubSubError):
+                raise item
+            if item is _END:
+                raise pubsub.StreamBroken("the stream ended")
+            if not healthy:
+                _mark(self.org_id, self.owner, StreamHealth.HEALTHY)
+                healthy = True
+            if item is None:
+                if not stream_lease_renew(org_id=self.org_id, owner=self.owner):
+                    raise LeaseLost(self.org_id)
+                continue
+            self._hand_on(item)
+
+    def _hand_on(self, response) -> None:
+        """R19: one FetchResponse: each event's owners get a pull (once per batch), then its
+        replay id is stored; the credit spent is granted again."""
+        queued: set[int] = set()
+        echoes = 0
+        for consumer_event in response.events:
+            event = self._schema(consumer_event.event.schema_id).decode(
+                consumer_event.replay_id, consumer_event.event.payload
+            )
+            links = _known_links(self.org_id, event.record_ids)
+            echo = len(event.record_ids) == 1 and stream_hints.is_echo(
+                change_type=event.change_type,
+                changed_fields=event.changed_fields,
+                values=event.values,
+                link=links[0] if links else None,
+            )
+            if echo:
+                echoes += 1
+            else:
+                owners = stream_hints.owners_named(
+                    values=event.values, commit_user=event.commit_user, links=links
+                )
+                fresh = set(queue_owner_pulls(org_id=self.org_id, sf_user_ids=owners)) - queued
+                queued |= fresh
+            # Stored only now that the event is handed on: a crash before this line replays it.
+            StreamState.objects.filter(org_id=self.org_id, lease_owner=self.owner).update(
+                replay_id=event.replay_id.hex(),
+                last_event_at=timezone.now(),
+                events_received=_plus("events_received", 1),
+            )
+            self.handed_on += 1
+        if echoes or queued:
+            StreamState.objects.filter(org_id=self.org_id).update(
+                echoes_skipped=_plus("echoes_skipped", echoes),
+                pulls_queued=_plus("pulls_queued", len(queued)),
+            )
+        if response.events and self.subscription is not None:
+            self.subscription.request(len(response.events))
+        stream_lease_renew(org_id=self.org_id, owner=self.owner)
+
+    # -- the long run ----------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        """Hold the org's stream until `stop` is set or the lease is lost."""
+        backoff = 1.0
+        while not stop.is_set():
+            if not stream_lease_renew(org_id=self.org_id, owner=self.owner):
+                return
+            try:
+                self.open()
+                backoff = 1.0
+                self.process(until=stop.is_set)
+            except LeaseLost:
+                return
+            except pubsub.ReplayIdRefused as exc:
+                StreamState.objects.filter(org_id=self.org_id).update(replay_id="")
+                _mark(self.org_id, self.owner, StreamHealth.BROKEN, f"replay id refused: {exc}")
+                continue  # at once, from LATEST with a catch-up pull
+            except pubsub.AuthFailed:
+                self._refresh_token()
+                continue
+            except pubsub.TopicNotFound as exc:
+                _mark(self.org_id, self.owner, StreamHealth.NOT_ENABLED, str(exc))
+                backoff = 60.0
+            except pubsub.NotPermitted as exc:
+                _mark(self.org_id, self.owner, StreamHealth.NOT_PERMITTED, str(exc))
+                backoff = 60.0
+            except LookupError as exc:
+                _mark(self.org_id, self.owner, StreamHealth.NO_CONNECTION, str(exc))
+                backoff = 60.0
+            except pubsub.PubSubError as exc:
+                _mark(self.org_id, self.owner, StreamHealth.BROKEN, str(exc))
+                backoff = min(backoff * 2, 30.0)
+            finally:
+                self.close()
+            _wait_beating(stop, backoff, self.org_id, self.owner)
+        stream_lease_release(org_id=self.org_id, owner=self.owner)
+
+    def _refresh_token(self) -> None:
+        from accounts.connections import connection_refresh
+        from tasksync.salesforce.errors import SalesforceProblem
+
+        try:
+            connection_refresh(connection=self.connection)
+        except SalesforceProblem as exc:
+            _mark(self.org_id, self.owner, StreamHealth.NO_CONNECTION, str(exc))
+
+
+class LeaseLost(Exception):
+    """Another subscriber holds the org now: stop without handing on more."""
+
+
+def _plus(field: str, n: int):
+    from django.db.models import F
+
+    return F(field) + n
+
+
+def _wait_beating(stop: threading.Event, seconds: float, org_id: str, owner: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and time.monotonic() < deadline:
+        stream_lease_renew(org_id=org_id, owner=owner)
+        stop.wait(min(HEARTBEAT_SECONDS, max(deadline - time.monotonic(), 0)))
+
+
+def run_subscribers(*, stop: threading.Event, owner_prefix: str | None = None) -> None:
+    """`manage.py stream_changes`: subscribe to every org with syncing users whose lease is free,
+    one thread per org held; look again every few seconds for new orgs and lapsed leases."""
+    prefix = owner_prefix or f"stream-{uuid.uuid4().hex[:8]}"
+    running: dict[str, threading.Thread] = {}
+    while not stop.is_set():
+        for org_id in streamable_orgs():
+            thread = running.get(org_id)
+            if thread is not None and thread.is_alive():
+                continue
+            owner = f"{prefix}-{org_id}"
+            if stream_lease_acquire(org_id=org_id, owner=owner):
+                subscriber = OrgSubscriber(org_id, owner=owner)
+                thread = threading.Thread(
+                    target=_run_closing_db, args=(subscriber, stop), name=f"org-{org_id}"
+                )
+                thread.start()
+                running[org_id] = thread
+        stop.wait(HEARTBEAT_SECONDS * 2)
+    for thread in running.values():
+        thread.join(timeout=10)
+
+
+def _run_closing_db(subscriber: OrgSubscriber, stop: threading.Event) -> None:
+    from django.db import connection
+
+    try:
+        subscriber.run(stop)
+    except Exception:  # noqa: BLE001 - one org's bug must not stop the others
+        logger.exception("stream %s: subscriber failed", subscriber.org_id)
+    finally:
+        connection.close()
