@@ -17,7 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from benchmarks import harness, live
+from benchmarks import admin_pages, harness, live
 from tasksync.salesforce.client import COLLECTION_LIMIT
 
 QUERY_PAGE = 2000  # R13: pulls read up to 2,000 records a call
@@ -355,6 +355,12 @@ def run_all(handle, *, quick: bool, only: set[str] | None = None, log=print) -> 
                 small_conn,
                 sizes["idle_small"],
                 requests=3 if quick else 20,
+            )
+            out["B5"]["admin"] = admin_pages.b5_admin(
+                large_conn,
+                events=admin_pages.QUICK_EVENTS if quick else admin_pages.FULL_EVENTS,
+                requests=3 if quick else 20,
+                log=log,
             )
     if "B6" in wanted:
         log("B6 propagation with a running worker…")

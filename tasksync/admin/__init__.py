@@ -5,4 +5,11 @@ edited by hand. Repairs go through the sync services, as two-line actions that r
 are written to Django's admin log. Tokens never appear here (R17).
 """
 
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
 from tasksync.admin import audit, states, tasks  # noqa: F401 - registers the admins
+
+admin.site.site_header = _("tasksync administration")
+admin.site.site_title = _("tasksync admin")
+admin.site.index_title = _("Sync, tasks and users")

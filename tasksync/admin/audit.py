@@ -1,50 +1,45 @@
 """The sync's audit trail: runs, events, conflicts, links and the outbox (read-only)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.contrib.admin.utils import display_for_value, unquote
+from django.core.paginator import Paginator
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tasksync import admin_views
 from tasksync.admin.common import (
+    LIST_VALUE_LIMIT,
     SALESFORCE_SEARCH,
     ReadOnlyAdmin,
-    ReadOnlyInline,
     _admin_link,
     _changelist_link,
     _changes,
+    _run_link,
     _salesforce_link,
     _value,
+    event_rows,
 )
 from tasksync.models import (
     OutboundChange,
+    ReminderTask,
     SyncConflict,
     SyncEvent,
     SyncRun,
     TaskLink,
 )
+from tasksync.services.tasks import SYNCED_FIELDS
 from tasksync.sync.conflict_services import ConflictNotApplicable, conflict_apply_other
 
-
-class SyncEventInline(ReadOnlyInline):
-    model = SyncEvent
-    fields = ["created_at", "task", "salesforce", "direction", "action", "changed", "ok", "message"]
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("task", "user__salesforce_connection")
-
-    @admin.display(description=_("Salesforce record"))
-    def salesforce(self, event):
-        return _salesforce_link(event.user, event.sf_id)
-
-    @admin.display(description=_("fields changed"))
-    def changed(self, event):
-        return _changes(event.changes)
+EVENTS_PER_PAGE = 100
 
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdmin):
+    """R14: who, trigger, counts and cost of each run; its events are paged on its page (a first
+    import has one per task: 10,000 rows inlined made a 3-second page)."""
+
     list_display = [
         "id",
         "user",
@@ -58,22 +53,53 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "failed",
         "api_calls",
         "outcome",
-        "error",
+        "short_error",
     ]
     list_select_related = ["user"]
+    # A date filter, not date_hierarchy: the hierarchy reads every row's date (SELECT DISTINCT).
     list_filter = ["outcome", "trigger", "started_at"]
     search_fields = SALESFORCE_SEARCH
-    date_hierarchy = "started_at"
-    inlines = [SyncEventInline]
+    show_full_result_count = False
+    rule = 14
 
     @admin.display(description=_("duration"))
     def took(self, run):
         duration = run.duration
         return f"{duration.total_seconds():.1f} s" if duration is not None else "—"
 
+    @admin.display(description=_("error"))
+    def short_error(self, run):
+        return _value(run.error, 80)
+
     def get_urls(self):
         health = self.admin_site.admin_view(admin_views.SyncHealthView.as_view(admin=self))
-        return [path("health/", health, name="tasksync_sync_health"), *super().get_urls()]
+        rules = self.admin_site.admin_view(admin_views.RuleBookView.as_view(admin=self))
+        return [
+            path("health/", health, name="tasksync_sync_health"),
+            path("rules/", rules, name="tasksync_rule_book"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, unquote(object_id))
+        if run is not None:
+            extra_context = {**(extra_context or {}), **self._events_page(request, run)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _events_page(self, request, run):
+        """One page of the run's events, oldest first, and links to the others."""
+        events = (
+            SyncEvent.objects.filter(run=run)
+            .select_related("task", "user__salesforce_connection")
+            .order_by("created_at", "id")
+        )
+        page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("events_page"))
+        return {
+            "events_page": page,
+            "event_rows": event_rows(page.object_list),
+            "events_changelist": reverse("admin:tasksync_syncevent_changelist")
+            + f"?run__id__exact={run.pk}",
+        }
 
 
 @admin.register(SyncEvent)
@@ -84,33 +110,41 @@ class SyncEventAdmin(ReadOnlyAdmin):
         "user",
         "task_name",
         "salesforce",
-        "direction",
-        "action",
+        "what",
         "changed",
         "ok",
-        "message",
+        "short_message",
         "run_link",
     ]
-    list_select_related = ["user__salesforce_connection", "task", "run"]
-    list_filter = ["direction", "ok", "action", "created_at"]
+    list_select_related = ["user__salesforce_connection", "task"]
+    list_filter = ["direction", "ok", "action", "created_at"]  # choices: no query
     search_fields = [*SALESFORCE_SEARCH, "sf_id", "task__name"]
-    date_hierarchy = "created_at"
+    show_full_result_count = False
+    rule = 14
 
     @admin.display(description=_("task"), ordering="task__name")
     def task_name(self, event):
-        return _admin_link(event.task, event.task.name) if event.task else "—"
+        return _admin_link(event.task, _value(event.task.name, 40)) if event.task else "—"
 
     @admin.display(description=_("Salesforce record"), ordering="sf_id")
     def salesforce(self, event):
         return _salesforce_link(event.user, event.sf_id)
 
+    @admin.display(description=_("direction · action"), ordering="action")
+    def what(self, event):
+        return format_html("{}<br>{}", event.get_direction_display(), event.action)
+
     @admin.display(description=_("fields changed (old → new)"))
     def changed(self, event):
-        return _changes(event.changes)
+        return _changes(event.changes, LIST_VALUE_LIMIT)
+
+    @admin.display(description=_("message"))
+    def short_message(self, event):
+        return _value(event.message, 60)
 
     @admin.display(description=_("run"), ordering="run")
     def run_link(self, event):
-        return _admin_link(event.run, f"#{event.run_id}") if event.run_id else "—"
+        return _run_link(event.run_id)
 
 
 class ResolvedFilter(admin.SimpleListFilter):
@@ -126,8 +160,32 @@ class ResolvedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ConflictFieldFilter(admin.SimpleListFilter):
+    """The synced fields (R1), a fixed list: no SELECT DISTINCT over the conflicts."""
+
+    title = _("field")
+    parameter_name = "field"
+
+    def lookups(self, request, model_admin):
+        return [(name, ReminderTask._meta.get_field(name).verbose_name) for name in SYNCED_FIELDS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(field=self.value()) if self.value() else queryset
+
+
+def _value_at(value, at):
+    """A conflict's value and, under it, when that side changed it."""
+    return format_html(
+        '{}<br><span class="quiet">{}</span>',
+        _value(value, LIST_VALUE_LIMIT),
+        display_for_value(at, "—"),
+    )
+
+
 @admin.register(SyncConflict)
 class SyncConflictAdmin(ReadOnlyAdmin):
+    """R8: field, both values, both times, the winner; the loser can be applied."""
+
     list_display = [
         "id",
         "created_at",
@@ -135,29 +193,28 @@ class SyncConflictAdmin(ReadOnlyAdmin):
         "task_name",
         "field",
         "local",
-        "local_changed_at",
         "remote",
-        "remote_changed_at",
         "winner",
         "resolved",
     ]
     list_select_related = ["user", "task"]
-    list_filter = ["winner", ResolvedFilter, "field", "created_at"]
+    list_filter = ["winner", ResolvedFilter, ConflictFieldFilter, "created_at"]
     search_fields = [*SALESFORCE_SEARCH, "sf_id", "task__name"]
-    date_hierarchy = "created_at"
+    show_full_result_count = False
     actions = ["apply_other_value"]
+    rule = 8
 
     @admin.display(description=_("task"), ordering="task__name")
     def task_name(self, conflict):
-        return _admin_link(conflict.task, conflict.task.name)
+        return _admin_link(conflict.task, _value(conflict.task.name, 40))
 
-    @admin.display(description=_("value here"))
+    @admin.display(description=_("value here, changed at"), ordering="local_changed_at")
     def local(self, conflict):
-        return _value(conflict.local_value)
+        return _value_at(conflict.local_value, conflict.local_changed_at)
 
-    @admin.display(description=_("value in Salesforce"))
+    @admin.display(description=_("value in Salesforce, changed at"), ordering="remote_changed_at")
     def remote(self, conflict):
-        return _value(conflict.remote_value)
+        return _value_at(conflict.remote_value, conflict.remote_changed_at)
 
     @admin.display(description=_("resolved"), boolean=True, ordering="resolved_at")
     def resolved(self, conflict):
@@ -202,6 +259,8 @@ class TaskLinkAdmin(ReadOnlyAdmin):
     list_select_related = ["task", "user__salesforce_connection"]
     list_filter = ["state", "last_synced_at"]
     search_fields = [*SALESFORCE_SEARCH, "sf_id", "org_id", "task__name"]
+    show_full_result_count = False
+    rule = 10
     exclude = ["task"]
     readonly_fields = ["task_name", "history", "salesforce", "user", "org_id", "sf_user_id"]
 
@@ -235,6 +294,8 @@ class OutboundChangeAdmin(ReadOnlyAdmin):
     list_select_related = ["task", "user"]
     list_filter = ["state", "operation", "changed_at"]
     search_fields = ["user__username", "user__email", "task__name", "task__link__sf_id"]
+    show_full_result_count = False
+    rule = 11
     exclude = ["task"]
     readonly_fields = ["task_name"]
 

@@ -5,6 +5,9 @@ from django.db.models import IntegerField
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+
+from tasksync.admin.rules import RuleCitedAdmin
 
 INTEGER = IntegerField()
 SALESFORCE_SEARCH = [
@@ -49,22 +52,61 @@ def _changelist_link(model, label, **filters):
     return format_html('<a href="{}?{}">{}</a>', url, query, label)
 
 
-def _changes(changes):
-    """A SyncEvent's ``{field: [old, new]}`` as "field: old → new" lines, escaped."""
+def _changes(changes, limit=None):
+    """A SyncEvent's ``{field: [old, new]}`` as "field: old → new" lines, escaped; each value cut
+    to ``limit`` characters in lists."""
     if not changes:
         return "—"
     rows = []
     for field, values in changes.items():
         old, new = values if isinstance(values, list) and len(values) == 2 else (None, values)
-        rows.append((field, _value(old), _value(new)))
+        rows.append((field, _value(old, limit), _value(new, limit)))
     return format_html_join(mark_safe("<br>"), "{}: {} → {}", rows)
 
 
-def _value(value):
-    return "—" if value in (None, "") else str(value)
+def _value(value, limit=None):
+    """A value for a list cell: "—" when empty; cut to ``limit`` characters, with the whole
+    value as a tooltip, so one long comment does not widen a list past 1280 px."""
+    if value in (None, ""):
+        return "—"
+    text = str(value)
+    if limit is None or len(text) <= limit:
+        return text
+    return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(limit))
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+LIST_VALUE_LIMIT = 40
+
+
+def _run_link(run_id):
+    """A link to a run's page from its id alone (no query for the run)."""
+    if not run_id:
+        return "—"
+    url = reverse("admin:tasksync_syncrun_change", args=[run_id])
+    return format_html('<a href="{}">#{}</a>', url, run_id)
+
+
+def event_rows(events, *, show_task=True):
+    """Sync events as dicts of escaped cells, for the event tables of the run and task pages."""
+    return [
+        {
+            "pk": event.pk,
+            "when": event.created_at,
+            "task": _admin_link(event.task, event.task.name) if event.task else "—",
+            "run": _run_link(event.run_id),
+            "salesforce": _salesforce_link(event.user, event.sf_id),
+            "direction": event.get_direction_display(),
+            "action": event.action,
+            "changes": _changes(event.changes, LIST_VALUE_LIMIT),
+            "ok": event.ok,
+            "message": _value(event.message, 120),
+            "show_task": show_task,
+        }
+        for event in events
+    ]
+
+
+class ReadOnlyAdmin(RuleCitedAdmin, admin.ModelAdmin):
     """An audit row: viewed, never added, changed or deleted by hand."""
 
     def has_add_permission(self, request):

@@ -56,6 +56,8 @@ class SyncStateAdmin(ReadOnlyAdmin):
     list_select_related = ["user__salesforce_connection__org"]
     list_filter = ["enabled", "phase", "pause_reason", NeedsReconnectFilter, "last_success_at"]
     search_fields = [*SALESFORCE_SEARCH, "org_id", "sf_user_id"]
+    show_full_result_count = False
+    rule = 14
     fields = [
         "user",
         "enabled",

@@ -6,7 +6,15 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from accounts.models import User
-from tasksync.models import OutboundChange, SyncConflict, SyncEvent, SyncRun, SyncState, TaskLink
+from tasksync.models import (
+    OutboundChange,
+    ReminderTask,
+    SyncConflict,
+    SyncEvent,
+    SyncRun,
+    SyncState,
+    TaskLink,
+)
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 
@@ -115,3 +123,190 @@ def test_it_shows_a_users_sync_state_with_failures_and_connection_health(
     assert "?user__id__exact=" in html and "state__exact=failed" in html
     filtered = admin_client.get(_url(SyncState, "changelist"), {"connection": "needs_reconnect"})
     assert filtered.context["cl"].result_count == 1
+
+
+# --- Issue 14 item 12 and issue 16 B5: admin polish and admin pages that stay fast ---------
+
+
+def _events(run, task, n, *, message=""):
+    SyncEvent.objects.bulk_create(
+        SyncEvent(
+            run=run,
+            user=run.user,
+            task=task,
+            sf_id=f"00T{i:015d}",
+            direction="pull",
+            action="update",
+            changes={"details": [f"old {i}", f"new {i}"]},
+            message=message,
+        )
+        for i in range(n)
+    )
+
+
+def _a_run_with_events(user, n, **kwargs):
+    from django.utils import timezone
+
+    from tasksync.services import tasks as task_services
+
+    task = task_services.task_create(user=user, name="Task <b>of</b> the run")
+    run = SyncRun.objects.create(
+        user=user, trigger="first_sync", started_at=timezone.now(), outcome="success"
+    )
+    _events(run, task, n, **kwargs)
+    return run, task
+
+
+def test_it_names_the_admin_tasksync(admin_client):
+    html = admin_client.get(reverse("admin:index")).content.decode()
+    assert "<title>Sync, tasks and users | tasksync admin</title>" in html
+    assert "tasksync administration" in html
+    assert "Django administration" not in html
+
+
+def test_it_pages_a_runs_events_instead_of_inlining_them(admin_client, user):
+    # Issue 16 B5: a first import's run has one event per task; its page shows 100 at a time.
+    run, _ = _a_run_with_events(user, 250)
+    url = _url(SyncRun, "change", run.pk)
+    first = admin_client.get(url)
+    html = first.content.decode()
+    assert first.context["events_page"].paginator.count == 250
+    assert html.count('class="sync-events"') == 1
+    assert html[html.index('class="sync-events"') :].count("<tr class=") == 100
+    assert "page 1 of 3" in html and "?events_page=2#run-events" in html
+    assert f"?run__id__exact={run.pk}" in html
+    last = admin_client.get(url, {"events_page": 3}).content.decode()
+    assert last[last.index('class="sync-events"') :].count("<tr class=") == 50
+    assert "?events_page=2#run-events" in last and "events_page=4" not in last
+    assert admin_client.get(url, {"events_page": "junk"}).status_code == 200
+
+
+@pytest.mark.parametrize("events", [5, 300])
+def test_it_renders_a_run_page_in_the_same_number_of_queries_whatever_its_size(
+    events, admin_client, user, django_assert_max_num_queries
+):
+    # Issue 16 B5: no query per event (task, user's connection and run come with the page).
+    run, _ = _a_run_with_events(user, events)
+    with django_assert_max_num_queries(10):
+        assert admin_client.get(_url(SyncRun, "change", run.pk)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model", [SyncRun, SyncEvent, SyncConflict, TaskLink, OutboundChange, SyncState]
+)
+def test_it_lists_the_sync_log_in_a_bounded_number_of_queries(
+    model, history, admin_client, django_assert_max_num_queries
+):
+    # Issue 16 B5: one page of a log list is a fixed set of queries, whatever the rows show.
+    run = SyncRun.objects.filter(user=history).first()
+    _events(run, SyncEvent.objects.filter(task__isnull=False).first().task, 150)
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(_url(model, "changelist"))
+    assert response.status_code == 200 and response.context["cl"].result_count >= 1
+
+
+@pytest.mark.parametrize("model", [SyncRun, SyncEvent, SyncConflict, ReminderTask])
+def test_it_lists_without_reading_the_whole_table(model, history, admin_client):
+    # Issue 16 B5: no date hierarchy (SELECT DISTINCT over every row's date), no filter built
+    # from the table's values, and one COUNT (of the filtered rows), not two.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        admin_client.get(_url(model, "changelist"))
+    sql = [q["sql"].upper() for q in captured.captured_queries]
+    assert not [q for q in sql if "DISTINCT" in q]
+    assert len([q for q in sql if "COUNT(" in q]) == 1
+
+
+def test_it_shows_a_tasks_sync_events_on_its_history_page(history, admin_client):
+    # R14: the task's "History" (the admin's own button) shows what the sync did to it.
+    conflict = SyncConflict.objects.get()
+    task = conflict.task
+    response = admin_client.get(_url(ReminderTask, "history", task.pk))
+    html = response.content.decode()
+    assert response.status_code == 200
+    section = html[html.index('id="sync-history"') :]
+    assert section.count("<tr class=") == SyncEvent.objects.filter(task=task).count() >= 3
+    assert "details: Local value → Salesforce value" in section
+    assert f"?task__id__exact={task.pk}" in section
+    assert "Changes made in the admin" in html
+
+
+def test_it_shows_field_change_times_as_a_table(user, admin_client):
+    # R8: when each field was last changed here, readable, not the stored JSON.
+    from tasksync.services import tasks as task_services
+
+    task = task_services.task_create(user=user, name="Call Ana", details="Agenda")
+    html = admin_client.get(_url(ReminderTask, "change", task.pk)).content.decode()
+    table = html[html.index('class="field-change-times"') :]
+    table = table[: table.index("</table>")]
+    assert "<td>name</td>" in table and "<td>details</td>" in table
+    assert '{"' not in html[html.index("field-change-times") - 300 :][:2000]
+    assert str(task.field_changed_at["name"])[:10] not in table  # not the raw ISO string
+
+
+def test_it_escapes_what_records_say_on_every_log_page(admin_client, user, sf_connection):
+    # R17: names, messages and values from users and Salesforce are text, never markup.
+    run, task = _a_run_with_events(user, 3, message="<script>alert(1)</script>")
+    SyncEvent.objects.filter(run=run).update(changes={"name": ["<i>old</i>", "<b>new</b>"]})
+    SyncConflict.objects.create(
+        user=user,
+        task=task,
+        run=run,
+        field="details",
+        local_value="<img src=x onerror=alert(1)>",
+        remote_value="<b>there</b>",
+        winner="salesforce",
+    )
+    pages = [
+        _url(SyncRun, "change", run.pk),
+        _url(SyncEvent, "changelist"),
+        _url(SyncConflict, "changelist"),
+        _url(ReminderTask, "history", task.pk),
+    ]
+    for page in pages:
+        html = admin_client.get(page).content.decode()
+        for raw in ("<script>alert(1)", "<b>of</b>", "<b>new</b>", "<img src=x", "<b>there"):
+            assert raw not in html, (page, raw)
+    html = admin_client.get(_url(SyncEvent, "changelist")).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Task &lt;b&gt;of&lt;/b&gt; the run" in html
+
+
+def test_it_cuts_long_values_in_lists_and_keeps_them_in_a_tooltip(admin_client, user):
+    # Issue 14: the event and conflict lists fit 1280 px; the whole value is one hover away.
+    long = "word " * 60
+    run, _ = _a_run_with_events(user, 1, message=long)
+    html = admin_client.get(_url(SyncEvent, "changelist")).content.decode()
+    assert f'title="{long}"' in html
+    assert long not in html.replace(f'title="{long}"', "")
+
+
+def test_it_serves_the_rule_book_and_links_rule_citations_to_it(admin_client):
+    # Issue 13/14: the admin's rule citations open docs/rules.md, rendered as a page.
+    rules = reverse("admin:tasksync_rule_book")
+    page = admin_client.get(rules).content.decode()
+    assert '<h2 id="r8-conflicts">R8. Conflicts</h2>' in page
+    assert '<h2 id="r14-what-users-and-admins-see">' in page
+    listing = admin_client.get(_url(SyncConflict, "changelist")).content.decode()
+    assert f'<a href="{rules}#r8-conflicts">R8. Conflicts</a>' in listing
+    assert f'href="{rules}"' in admin_client.get(reverse("admin:index")).content.decode()
+
+
+def test_it_renders_the_rule_book_with_raw_html_escaped(admin_client, settings, tmp_path):
+    book = tmp_path / "rules.md"
+    book.write_text("# Rules\n\n## R1. Field mapping\n\n<script>alert(1)</script> **bold**\n")
+    settings.TASKSYNC_RULE_BOOK = str(book)
+    page = admin_client.get(reverse("admin:tasksync_rule_book")).content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert "<strong>bold</strong>" in page
+    settings.TASKSYNC_RULE_BOOK = str(tmp_path / "missing.md")
+    assert admin_client.get(reverse("admin:tasksync_rule_book")).status_code == 404
+
+
+def test_it_shows_the_rule_book_to_staff_only(client, user, staff_with):
+    rules = reverse("admin:tasksync_rule_book")
+    assert staff_with().get(rules).status_code == 200
+    client.force_login(user)
+    assert client.get(rules).status_code == 302

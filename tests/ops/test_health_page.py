@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import SalesforceOrg
-from tasksync.admin_views import runs_by_hour
+from tasksync.admin.selectors import runs_by_hour
 from tasksync.models import SyncRun, SyncState
 from tests.factories import UserFactory
 
@@ -51,25 +51,67 @@ def test_it_counts_users_by_state(admin_client):
     }
 
 
+def _chart(html):
+    start = html.index('<svg id="runs-chart"')
+    return html[start : html.index("</svg>", start)]
+
+
 def test_it_draws_runs_and_failures_of_the_last_24_hours_as_hourly_bars(admin_client, user):
     # R14: a server-rendered SVG chart, one bar per hour, failures in their own colour.
     _runs(user, hours_ago=0, n=4)
     _runs(user, hours_ago=0, outcome="failed")
     _runs(user, hours_ago=5, outcome="partial", n=2)
     _runs(user, hours_ago=30, n=7)  # outside the window
-    bars = runs_by_hour()
-    assert len(bars) == 24
-    assert (bars[-1].runs, bars[-1].failures) == (5, 1)
-    assert (bars[-6].runs, bars[-6].failures) == (2, 2)
-    assert bars[-1].runs_height == 120 and bars[-6].runs_height == 48
-    assert bars[-1].hour == timezone.now().astimezone(UTC).replace(
+    hours = runs_by_hour()
+    assert len(hours) == 24
+    assert (hours[-1].runs, hours[-1].failures) == (5, 1)
+    assert (hours[-6].runs, hours[-6].failures) == (2, 2)
+    assert hours[-1].hour == timezone.now().astimezone(UTC).replace(
         minute=0, second=0, microsecond=0
     )
     html = admin_client.get(HEALTH).content.decode()
-    start = html.index('<svg id="runs-chart"')
-    svg = html[start : html.index("</svg>", start)]
+    svg = _chart(html)
     assert svg.count('class="runs"') == 24 and svg.count('class="failures"') == 2
+    # The template draws it: the busiest hour is 120 px tall, the others in proportion.
+    runs = [int(h) for h in re.findall(r'class="runs" width="22" height="(\d+)"', svg)]
+    failures = [int(h) for h in re.findall(r'class="failures" width="22" height="(\d+)"', svg)]
+    assert runs[-1] == 120 and runs[-6] == 48 and runs.count(0) == 22
+    assert failures == [48, 24]
+    offsets = [int(x) for x in re.findall(r'<g transform="translate\((\d+) 120\)', svg)]
+    assert offsets == [26 * i for i in range(24)]
     assert "7 runs, 3 with failures" in html
+
+
+def test_it_labels_every_hour_of_the_chart_in_utc(admin_client):
+    # Issue 14: every one of the 24 bars has its hour under it, the last one the current hour.
+    svg = _chart(admin_client.get(HEALTH).content.decode())
+    labels = re.findall(r'<text class="hour"[^>]*>(\d\d)</text>', svg)
+    now = timezone.now().astimezone(UTC)
+    assert labels == [f"{(now - timedelta(hours=23 - i)).hour:02d}" for i in range(24)]
+
+
+def test_it_keeps_the_chart_in_utc_whatever_the_time_zone(admin_client, settings):
+    settings.TIME_ZONE = "Pacific/Auckland"
+    svg = _chart(admin_client.get(HEALTH).content.decode())
+    labels = re.findall(r'<text class="hour"[^>]*>(\d\d)</text>', svg)
+    assert labels[-1] == f"{timezone.now().astimezone(UTC).hour:02d}"
+
+
+def test_it_reads_the_health_page_in_a_bounded_number_of_queries(
+    admin_client, user, django_assert_max_num_queries
+):
+    # Issue 16 B5: the page's reads do not grow with the log (one query per section).
+    _runs(user, hours_ago=1, n=30)
+    _runs(user, hours_ago=2, outcome="failed", n=30)
+    with django_assert_max_num_queries(8):
+        assert admin_client.get(HEALTH).status_code == 200
+
+
+def test_it_links_its_rule_citations_to_the_rule_book(admin_client):
+    html = admin_client.get(HEALTH).content.decode()
+    rules = reverse("admin:tasksync_rule_book")
+    assert f'href="{rules}#r13-api-budget"' in html
+    assert f'href="{rules}#r14-what-users-and-admins-see"' in html
 
 
 def test_it_shows_each_orgs_api_usage_against_its_daily_limit(admin_client, sf_connection):

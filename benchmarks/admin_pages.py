@@ -1,0 +1,171 @@
+"""B5, the admin half: every changelist, the health page and a first import's run page, timed
+with a log of 100,000 sync events (10,000 with ``--quick``) and counted in SQL queries.
+
+The log is B1's import (one event per imported task, in one run) plus poll runs spread over the
+retention window (R14's 31 days) with their events and a few conflicts, written with
+``bulk_create``: the figures are the pages', not the fill's.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import admin
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from benchmarks import harness
+
+EVENTS_PER_RUN = 90
+FULL_EVENTS, QUICK_EVENTS = 100_000, 10_000
+
+
+def _median(values):
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def _p95(values):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def fill_log(user, *, events: int) -> dict:
+    """Poll runs of ``user`` with EVENTS_PER_RUN events each, one conflict per run, until the
+    event table holds ``events`` rows; runs an hour apart going back from now."""
+    from tasksync.models import SyncConflict, SyncEvent, SyncRun
+
+    tasks = list(user.tasks.order_by("pk").values_list("pk", flat=True)[:1000])
+    missing = max(0, events - SyncEvent.objects.count())
+    runs = -(-missing // EVENTS_PER_RUN)
+    now = timezone.now()
+    new_runs = SyncRun.objects.bulk_create(
+        [
+            SyncRun(
+                user=user,
+                trigger="poll",
+                started_at=now - timedelta(minutes=45 * (i + 1)),
+                finished_at=now - timedelta(minutes=45 * (i + 1)) + timedelta(seconds=1),
+                outcome="partial" if i % 50 == 0 else "success",
+                pulled=EVENTS_PER_RUN,
+                failed=1 if i % 50 == 0 else 0,
+                api_calls=1,
+            )
+            for i in range(runs)
+        ],
+        batch_size=500,
+    )
+    written = 0
+    for i, run in enumerate(new_runs):
+        n = min(EVENTS_PER_RUN, missing - written)
+        rows = [
+            SyncEvent(
+                run=run,
+                user=user,
+                task_id=tasks[(i * EVENTS_PER_RUN + j) % len(tasks)] if tasks else None,
+                sf_id=f"00T{i:07d}{j:05d}AAA"[:18],
+                direction="pull" if j % 3 else "push",
+                action=("update", "create", "delete")[j % 3],
+                changes={"details": [f"Old text {j}", f"New text {j}"]},
+                ok=not (j == 0 and i % 50 == 0),
+                message="" if j or i % 50 else "Salesforce rejected the record (benchmark)",
+            )
+            for j in range(n)
+        ]
+        SyncEvent.objects.bulk_create(rows, batch_size=1000)
+        written += n
+    # created_at is auto_now_add: move each run's events (and conflicts) to the run's time.
+    for run in new_runs:
+        SyncEvent.objects.filter(run=run).update(created_at=run.started_at)
+    SyncConflict.objects.bulk_create(
+        [
+            SyncConflict(
+                user=user,
+                task_id=tasks[i % len(tasks)],
+                run=run,
+                sf_id=f"00T{i:07d}CONF"[:18],
+                field="details",
+                local_value=f"Here {i}",
+                remote_value=f"There {i}",
+                local_changed_at=run.started_at - timedelta(minutes=5),
+                remote_changed_at=run.started_at - timedelta(minutes=1),
+                winner="salesforce",
+            )
+            for i, run in enumerate(new_runs)
+        ]
+        if tasks
+        else [],
+        batch_size=500,
+    )
+    return {
+        "events": SyncEvent.objects.count(),
+        "runs": SyncRun.objects.count(),
+        "conflicts": SyncConflict.objects.count(),
+    }
+
+
+def _timed_page(client, url: str, requests: int) -> dict:
+    client.get(url)  # warm the template cache and the connection
+    times, queries = [], []
+    for _ in range(requests):
+        with CaptureQueriesContext(connection) as captured:
+            response, elapsed = harness.timed(client.get, url)
+        if response.status_code != 200:
+            raise AssertionError(f"{url} answered {response.status_code}")
+        times.append(elapsed * 1000)
+        queries.append(len(captured.captured_queries))
+    return {
+        "url": url,
+        "queries": max(queries),
+        "median_ms": round(_median(times), 1),
+        "p95_ms": round(_p95(times), 1),
+        "requests": requests,
+    }
+
+
+def admin_urls(import_run_id: int | None) -> dict[str, str]:
+    """Every registered model's changelist, the health page, and the import's run page."""
+    urls = {}
+    for model in sorted(admin.site._registry, key=lambda m: m._meta.label):
+        opts = model._meta
+        urls[f"{opts.label_lower} list"] = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_changelist"
+        )
+    urls["sync health"] = reverse("admin:tasksync_sync_health")
+    if import_run_id is not None:
+        urls["first import's run page"] = reverse(
+            "admin:tasksync_syncrun_change", args=[import_run_id]
+        )
+    return urls
+
+
+def b5_admin(large_conn, *, events: int, requests: int, log=print) -> dict:
+    """Time every admin page as a superuser, after filling the log up to ``events`` rows."""
+    from accounts.models import User
+    from tasksync.models import SyncRun
+
+    log(f"B5 admin: filling the log to {events:,} events…")
+    sizes = fill_log(large_conn.user, events=events)
+    import_run = (
+        SyncRun.objects.filter(user=large_conn.user, trigger="first_sync")
+        .order_by("started_at")
+        .first()
+    )
+    root = User.objects.filter(username="bench-root").first() or User.objects.create_superuser(
+        "bench-root", "root@bench.example", None
+    )
+    client = Client()
+    client.force_login(root)
+    pages = {
+        label: _timed_page(client, url, requests)
+        for label, url in admin_urls(import_run.pk if import_run else None).items()
+    }
+    return {
+        **sizes,
+        "import_run_events": import_run.events.count() if import_run else 0,
+        "pages": pages,
+        "slowest_p95_ms": max(page["p95_ms"] for page in pages.values()),
+    }
