@@ -1,8 +1,14 @@
+from datetime import date
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tasksync.models import ReminderTask
 from tasksync.models.tasks import DETAILS_MAX_LENGTH, NAME_MAX_LENGTH
+
+# R14: Salesforce's ActivityDate accepts 1700-01-01 to 4000-12-31; a date outside could never sync.
+DUE_DATE_MIN = date(1700, 1, 1)
+DUE_DATE_MAX = date(4000, 12, 31)
 
 
 class TaskForm(forms.ModelForm):
@@ -33,7 +39,14 @@ class TaskForm(forms.ModelForm):
     due_date = forms.DateField(
         label=_("Due date"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(
+            attrs={
+                "type": "date",
+                "min": DUE_DATE_MIN.isoformat(),
+                "max": DUE_DATE_MAX.isoformat(),
+            },
+            format="%Y-%m-%d",
+        ),
         error_messages={"invalid": _("Enter a date like 2026-12-31.")},
     )
 
@@ -48,6 +61,18 @@ class TaskForm(forms.ModelForm):
         self.fields["details"].widget.attrs.pop("maxlength", None)
         if not self.instance.pk:
             self.fields.pop("status")
+
+    def clean_due_date(self):
+        due = self.cleaned_data["due_date"]
+        if due is not None and not DUE_DATE_MIN <= due <= DUE_DATE_MAX:
+            raise forms.ValidationError(
+                _(
+                    "Salesforce accepts due dates from 1 January 1700 to 31 December 4000; "
+                    "pick a date in that range."
+                ),
+                code="out_of_range",
+            )
+        return due
 
     def synced_values(self):
         return {field: self.cleaned_data[field] for field in self.fields}

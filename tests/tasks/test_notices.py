@@ -9,7 +9,7 @@ from django.utils import timezone
 from tasksync.models import Notice, NoticeKind, SyncEvent
 from tasksync.services import notices as notice_services
 from tasksync.services import tasks as services
-from tests.sync.conftest import link_of, rep, run, syncing, turn_on  # noqa: F401
+from tests.sync.conftest import link_of
 
 pytestmark = pytest.mark.django_db
 
@@ -100,9 +100,7 @@ def test_recording_the_same_batch_twice_keeps_one_notice(syncing, run, sf_emulat
 def test_it_tells_the_rep_a_task_was_reassigned_to_someone_else(syncing, run, sf_emulator):
     # R18 + R14
     task = _synced_task(syncing, run, name="Hand over to Bea")
-    other = sf_emulator.create_user(
-        sf_emulator.demo.org_id, "bea@tasksync.example", "bea", "Bea"
-    )
+    other = sf_emulator.create_user(sf_emulator.demo.org_id, "bea@tasksync.example", "bea", "Bea")
     sf_emulator.update_task(link_of(task).sf_id, OwnerId=other["id"])
     run()
     notice = Notice.objects.get(user=syncing)
