@@ -59,6 +59,11 @@ def classify(method: str, segments: list[str]) -> tuple[str | None, str | None, 
         else:
             shape = f"sobjects/{obj}/{{extId}}"
         return version, f"{shape} {method}", rest
+    if head == "composite" and len(rest) == 1:
+        # One Composite call, however many subrequests: one API call (issue 16).
+        return version, ("composite" if method == "POST" else f"composite {method}"), rest
+    if head == "composite" and rest[1:] == ["batch"]:
+        return version, "composite/batch", rest  # counted once per subrequest
     if head == "composite" and len(rest) == 3 and rest[1] == "sobjects":
         # retrieve by ids (GET or POST composite/sobjects/{sObject})
         obj = canonical_object(rest[2]) or rest[2]
@@ -105,6 +110,14 @@ def handle(emu: Emulator, req: Request, version: str, rest: list[str], user: dic
         return _task_resource(emu, req, version, rest[2:], user)
     if head == "composite" and len(rest) >= 2 and rest[1] == "sobjects":
         return collections(emu, req, version, user, rest[2:])
+    if head == "composite" and len(rest) == 1:
+        from . import composite
+
+        return composite.composite(emu, req, version, user)
+    if head == "composite" and rest[1:] == ["batch"]:
+        from . import composite
+
+        return composite.batch(emu, req, version, user)
     return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
 
 

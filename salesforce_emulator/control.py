@@ -63,6 +63,7 @@ class Control:
             "orgs": [self._org_view(o) for o in self._store.orgs()],
             "apps": self._store.apps(),
             "faults": self.emu.faults.describe(),
+            "network": self.emu.network.describe(),
             "api_calls": self.api_calls(),
         }
 
@@ -183,6 +184,14 @@ class Control:
 
     def set_latency(self, seconds: float, method: str = "*", path: str = ".*") -> None:
         self.emu.faults.set_latency(float(seconds), method, path)
+
+    def set_network_model(self, latency_ms: float = 0.0, per_record_ms: float = 0.0) -> dict:
+        """Every Salesforce call waits latency_ms (half before, half after it runs) plus
+        per_record_ms for each record it returned or wrote. 0, 0 turns it off."""
+        return self.emu.network.set(float(latency_ms), float(per_record_ms))
+
+    def network_model(self) -> dict:
+        return self.emu.network.describe()
 
     def clear_faults(self) -> None:
         self.emu.faults.clear()

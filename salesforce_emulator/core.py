@@ -12,6 +12,7 @@ from pathlib import Path
 from . import api, ids, oauth, records
 from .clock import Clock
 from .faults import Faults
+from .network import NetworkModel, records_in
 from .records import RecordError
 from .store import Store
 from .web import Request, Response, sf_error
@@ -38,6 +39,7 @@ class Emulator:
         self.clock = Clock()
         self.store = Store(self.data_dir / "emulator.sqlite3", self.clock)
         self.faults = Faults()
+        self.network = NetworkModel()
         self._calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
         self._cursors: OrderedDict[str, dict] = OrderedDict()
@@ -54,6 +56,7 @@ class Emulator:
         """Wipe everything and recreate the demo org (also clears faults, counters, clock)."""
         self.clock.reset()
         self.faults.clear()
+        self.network.set(0, 0)
         with self._calls_lock:
             self._calls.clear()
             self._cursors.clear()
@@ -75,9 +78,9 @@ class Emulator:
         return f"http://{host}" + ("" if self.login_port == 80 else f":{self.login_port}")
 
     # -- counters and cursors -----------------------------------------------------------------
-    def count_call(self, kind: str) -> None:
+    def count_call(self, kind: str, n: int = 1) -> None:
         with self._calls_lock:
-            self._calls[kind] += 1
+            self._calls[kind] += n
 
     def api_calls(self) -> dict[str, int]:
         with self._calls_lock:
@@ -114,11 +117,25 @@ class Emulator:
     # -- routing ------------------------------------------------------------------------------
     def handle(self, req: Request) -> Response:
         segs = req.segments
-        try:
-            if segs[:1] == ["__emulator__"]:
-                from . import control
+        if segs[:1] == ["__emulator__"]:
+            from . import control
 
+            try:
                 return control.handle(self, req, segs[1:])
+            except Exception:  # noqa: BLE001 - an emulator bug must not kill the connection
+                traceback.print_exc()
+                return sf_error(500, "UNKNOWN_EXCEPTION", "emulator internal error")
+        # Salesforce's own endpoints cross the modelled network; the UI and control do not.
+        on_network = segs[:1] in (["services"], ["id"]) and self.network.active
+        if on_network:
+            self.network.before()
+        response = self._handle(req, segs)
+        if on_network:
+            self.network.after(records_in(req.method, response.status, response.body))
+        return response
+
+    def _handle(self, req: Request, segs: list[str]) -> Response:
+        try:
             delay = self.faults.latency_for(req.method, req.path)
             if delay:
                 time.sleep(delay)

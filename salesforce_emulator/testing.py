@@ -205,6 +205,14 @@ class EmulatorHandle:
     def set_latency(self, seconds: float, method: str = "*", path: str = ".*") -> None:
         self.call("set_latency", seconds=seconds, method=method, path=path)
 
+    def set_network_model(self, latency_ms: float = 0.0, per_record_ms: float = 0.0) -> dict:
+        """Model the network: each Salesforce call costs latency_ms plus per_record_ms per record
+        returned or written. Cleared by reset(), not by clear_faults()."""
+        return self.call("set_network_model", latency_ms=latency_ms, per_record_ms=per_record_ms)
+
+    def network_model(self) -> dict:
+        return self.call("network_model")
+
     def clear_faults(self) -> None:
         self.call("clear_faults")
 
