@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.models import User
@@ -23,3 +24,12 @@ class Command(BaseCommand):
             f"{verb} the demo user: username '{DEMO_USERNAME}', password '{DEMO_PASSWORD}' "
             "(also an admin)."
         )
+        if getattr(settings, "SALESFORCE_EMULATOR", False):
+            from tasksync.demo import demo_seed_salesforce
+
+            created = demo_seed_salesforce(data_dir=settings.EMULATOR_DATA_DIR)
+            if created:
+                self.stdout.write(
+                    f"Gave the emulator's Salesforce user {created} tasks to import "
+                    "(demo@tasksync.example)."
+                )
