@@ -12,7 +12,8 @@ DEFAULT_TEMPLATE = "{{activity_subject}}"
 SUBJECT_MAX_LENGTH = 255
 
 _PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-_LINE_BREAKS_RE = re.compile(r"[\r\n\u2028\u2029]+")
+# Every line boundary str.splitlines() knows, not only \r and \n: a pasted name may carry any.
+_LINE_BREAKS_RE = re.compile(r"[\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def template_has_name(template: str) -> bool:
