@@ -1,7 +1,7 @@
 """The sync's audit trail: runs, events, conflicts, links and the outbox (read-only)."""
 
 from django.contrib import admin
-from django.contrib.admin.utils import display_for_value, unquote
+from django.contrib.admin.utils import unquote
 from django.core.paginator import Paginator
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -19,6 +19,7 @@ from tasksync.admin.common import (
     _run_link,
     _salesforce_link,
     _value,
+    _when,
     event_rows,
 )
 from tasksync.models import (
@@ -44,7 +45,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "id",
         "user",
         "trigger",
-        "started_at",
+        "started",
         "took",
         "pulled",
         "pushed",
@@ -61,6 +62,10 @@ class SyncRunAdmin(ReadOnlyAdmin):
     search_fields = SALESFORCE_SEARCH
     show_full_result_count = False
     rule = 14
+
+    @admin.display(description=_("started"), ordering="started_at")
+    def started(self, run):
+        return _when(run.started_at)
 
     @admin.display(description=_("duration"))
     def took(self, run):
@@ -106,8 +111,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
 class SyncEventAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
-        "created_at",
-        "user",
+        "when",
         "task_name",
         "salesforce",
         "what",
@@ -122,19 +126,24 @@ class SyncEventAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     rule = 14
 
+    @admin.display(description=_("when"), ordering="created_at")
+    def when(self, event):
+        return _when(event.created_at)
+
     @admin.display(description=_("task"), ordering="task__name")
     def task_name(self, event):
-        return _admin_link(event.task, _value(event.task.name, 40)) if event.task else "—"
+        task = _admin_link(event.task, _value(event.task.name, 40)) if event.task else "—"
+        return format_html('{}<br><span class="quiet">{}</span>', task, event.user)
 
     @admin.display(description=_("Salesforce record"), ordering="sf_id")
     def salesforce(self, event):
         return _salesforce_link(event.user, event.sf_id)
 
-    @admin.display(description=_("direction · action"), ordering="action")
+    @admin.display(description=_("what"), ordering="action")
     def what(self, event):
         return format_html("{}<br>{}", event.get_direction_display(), event.action)
 
-    @admin.display(description=_("fields changed (old → new)"))
+    @admin.display(description=_("changes (old → new)"))
     def changed(self, event):
         return _changes(event.changes, LIST_VALUE_LIMIT)
 
@@ -176,9 +185,7 @@ class ConflictFieldFilter(admin.SimpleListFilter):
 def _value_at(value, at):
     """A conflict's value and, under it, when that side changed it."""
     return format_html(
-        '{}<br><span class="quiet">{}</span>',
-        _value(value, LIST_VALUE_LIMIT),
-        display_for_value(at, "—"),
+        '{}<br><span class="quiet">{}</span>', _value(value, LIST_VALUE_LIMIT), _when(at)
     )
 
 
@@ -188,8 +195,7 @@ class SyncConflictAdmin(ReadOnlyAdmin):
 
     list_display = [
         "id",
-        "created_at",
-        "user",
+        "when",
         "task_name",
         "field",
         "local",
@@ -204,15 +210,20 @@ class SyncConflictAdmin(ReadOnlyAdmin):
     actions = ["apply_other_value"]
     rule = 8
 
+    @admin.display(description=_("when"), ordering="created_at")
+    def when(self, conflict):
+        return _when(conflict.created_at)
+
     @admin.display(description=_("task"), ordering="task__name")
     def task_name(self, conflict):
-        return _admin_link(conflict.task, _value(conflict.task.name, 40))
+        task = _admin_link(conflict.task, _value(conflict.task.name, 40))
+        return format_html('{}<br><span class="quiet">{}</span>', task, conflict.user)
 
-    @admin.display(description=_("value here, changed at"), ordering="local_changed_at")
+    @admin.display(description=_("here"), ordering="local_changed_at")
     def local(self, conflict):
         return _value_at(conflict.local_value, conflict.local_changed_at)
 
-    @admin.display(description=_("value in Salesforce, changed at"), ordering="remote_changed_at")
+    @admin.display(description=_("in Salesforce"), ordering="remote_changed_at")
     def remote(self, conflict):
         return _value_at(conflict.remote_value, conflict.remote_changed_at)
 
