@@ -19,11 +19,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 	touch $@ $(VENV)/.installed
 
 ## run: install, migrate, create the demo user, start web + worker + Salesforce emulator.
+## Ctrl-C stops every process it started. RUN_ARGS go to rundev (e.g. --addr 127.0.0.1:8001).
 run: $(VENV)/.installed
 	$(PY) scripts/make_env.py
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py setup_demo
-	$(PY) manage.py rundev
+	$(PY) manage.py rundev $(RUN_ARGS)
 
 ## test: install the development tools, lint, and run the whole suite.
 test: $(VENV)/.installed-dev

@@ -1,10 +1,12 @@
 """Write a .env for local development on first run, with freshly generated secrets.
 
 Runs before Django is installed or configured, so it uses the standard library only. An existing
-.env is never touched.
+.env is never touched, and none is written when TASKSYNC_IGNORE_DOTENV is set (the settings then
+read only the environment).
 """
 
 import base64
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -14,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     target = ROOT / ".env"
-    if target.exists():
+    if target.exists() or os.environ.get("TASKSYNC_IGNORE_DOTENV", "").lower() in ("1", "true"):
         return 0
     key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
     target.write_text(
