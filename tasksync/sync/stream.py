@@ -175,6 +175,7 @@ class OrgSubscriber:
     def open(self) -> None:
         """Subscribe from the stored replay id, or from LATEST with a catch-up pull. Raises a
         pubsub.PubSubError subclass, or LookupError when the org has no usable connection."""
+        self.close()
         connection = stream_connection(self.org_id)
         if connection is None:
             raise LookupError("no connected user with sync on in this org")
@@ -243,6 +244,7 @@ class OrgSubscriber:
         seconds pass, the lease is lost (LeaseLost) or the stream fails (a PubSubError)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         healthy = False
+        beat = time.monotonic()
         while not (until and until()):
             if deadline is not None and time.monotonic() >= deadline:
                 return
@@ -257,11 +259,12 @@ class OrgSubscriber:
             if not healthy:
                 _mark(self.org_id, self.owner, StreamHealth.HEALTHY)
                 healthy = True
-            if item is None:
+            if item is not None:
+                self._hand_on(item)
+            if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+                beat = time.monotonic()
                 if not stream_lease_renew(org_id=self.org_id, owner=self.owner):
                     raise LeaseLost(self.org_id)
-                continue
-            self._hand_on(item)
 
     def _hand_on(self, response) -> None:
         """R19: one FetchResponse: each event's owners get a pull (once per batch), then its
@@ -301,53 +304,62 @@ class OrgSubscriber:
             )
         if response.events and self.subscription is not None:
             self.subscription.request(len(response.events))
-        stream_lease_renew(org_id=self.org_id, owner=self.owner)
 
     # -- the long run ----------------------------------------------------------------------
+    def attempt(self, *, until=None, timeout: float | None = None) -> float | None:
+        """One subscription, from open to failure: hands events on until `until()`/`timeout`,
+        then says how long to wait before the next attempt (None: the lease is lost, stop)."""
+        try:
+            self.open()
+            self.process(until=until, timeout=timeout)
+            return 0.0
+        except LeaseLost:
+            return None
+        except pubsub.ReplayIdRefused as exc:
+            # Past the retention window: start again at LATEST, with a catch-up pull (open()).
+            StreamState.objects.filter(org_id=self.org_id).update(replay_id="")
+            _mark(self.org_id, self.owner, StreamHealth.BROKEN, f"replay id refused: {exc}")
+            return 0.0
+        except pubsub.AuthFailed:
+            return 0.0 if self._refresh_token() else 60.0
+        except pubsub.TopicNotFound as exc:
+            _mark(self.org_id, self.owner, StreamHealth.NOT_ENABLED, str(exc))
+            return 60.0
+        except pubsub.NotPermitted as exc:
+            _mark(self.org_id, self.owner, StreamHealth.NOT_PERMITTED, str(exc))
+            return 60.0
+        except LookupError as exc:
+            _mark(self.org_id, self.owner, StreamHealth.NO_CONNECTION, str(exc))
+            return 60.0
+        except pubsub.PubSubError as exc:
+            _mark(self.org_id, self.owner, StreamHealth.BROKEN, str(exc))
+            return 2.0
+        finally:
+            self.close()
+
     def run(self, stop: threading.Event) -> None:
         """Hold the org's stream until `stop` is set or the lease is lost."""
-        backoff = 1.0
+        failures = 0
         while not stop.is_set():
             if not stream_lease_renew(org_id=self.org_id, owner=self.owner):
                 return
-            try:
-                self.open()
-                backoff = 1.0
-                self.process(until=stop.is_set)
-            except LeaseLost:
+            wait = self.attempt(until=stop.is_set)
+            if wait is None:
                 return
-            except pubsub.ReplayIdRefused as exc:
-                StreamState.objects.filter(org_id=self.org_id).update(replay_id="")
-                _mark(self.org_id, self.owner, StreamHealth.BROKEN, f"replay id refused: {exc}")
-                continue  # at once, from LATEST with a catch-up pull
-            except pubsub.AuthFailed:
-                self._refresh_token()
-                continue
-            except pubsub.TopicNotFound as exc:
-                _mark(self.org_id, self.owner, StreamHealth.NOT_ENABLED, str(exc))
-                backoff = 60.0
-            except pubsub.NotPermitted as exc:
-                _mark(self.org_id, self.owner, StreamHealth.NOT_PERMITTED, str(exc))
-                backoff = 60.0
-            except LookupError as exc:
-                _mark(self.org_id, self.owner, StreamHealth.NO_CONNECTION, str(exc))
-                backoff = 60.0
-            except pubsub.PubSubError as exc:
-                _mark(self.org_id, self.owner, StreamHealth.BROKEN, str(exc))
-                backoff = min(backoff * 2, 30.0)
-            finally:
-                self.close()
-            _wait_beating(stop, backoff, self.org_id, self.owner)
+            failures = failures + 1 if wait else 0
+            _wait_beating(stop, min(wait * 2 ** min(failures, 4), 60.0), self.org_id, self.owner)
         stream_lease_release(org_id=self.org_id, owner=self.owner)
 
-    def _refresh_token(self) -> None:
+    def _refresh_token(self) -> bool:
         from accounts.connections import connection_refresh
         from tasksync.salesforce.errors import SalesforceProblem
 
         try:
             connection_refresh(connection=self.connection)
+            return True
         except SalesforceProblem as exc:
             _mark(self.org_id, self.owner, StreamHealth.NO_CONNECTION, str(exc))
+            return False
 
 
 class LeaseLost(Exception):
