@@ -9,6 +9,7 @@ No database, no network: the files are read from disk.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -86,15 +87,14 @@ POINTERS_ALLOWED_FOR_NOW = {
 
 
 def _repo_text_files():
-    for path in sorted(ROOT.rglob("*")):
-        rel = path.relative_to(ROOT)
-        if any(part in SKIP_DIRS or part.endswith(".egg-info") for part in rel.parts[:-1]):
-            continue
-        if not path.is_file() or path == THIS_FILE:
-            continue
-        if path.suffix in TEXT_SUFFIXES or path.name in TEXT_NAMES:
+    for folder, dirs, names in os.walk(ROOT):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(names):
+            path = Path(folder) / name
+            if path == THIS_FILE or not (path.suffix in TEXT_SUFFIXES or name in TEXT_NAMES):
+                continue
             try:
-                yield rel.as_posix(), path.read_text(encoding="utf-8")
+                yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 continue
 
