@@ -126,7 +126,7 @@ def _timed_page(client, url: str, requests: int) -> dict:
     }
 
 
-def admin_urls(import_run_id: int | None) -> dict[str, str]:
+def admin_urls(import_run_id: int | None, task_id: int | None = None) -> dict[str, str]:
     """Every registered model's changelist, the health page, and the import's run page."""
     urls = {}
     for model in sorted(admin.site._registry, key=lambda m: m._meta.label):
@@ -135,10 +135,20 @@ def admin_urls(import_run_id: int | None) -> dict[str, str]:
             f"admin:{opts.app_label}_{opts.model_name}_changelist"
         )
     urls["sync health"] = reverse("admin:tasksync_sync_health")
+    events = reverse("admin:tasksync_syncevent_changelist")
+    if task_id is not None:
+        urls["one task's events"] = f"{events}?task__id__exact={task_id}"
+        urls["one task's History"] = reverse("admin:tasksync_remindertask_history", args=[task_id])
+    urls["events, failed only"] = f"{events}?ok__exact=0"
+    urls["events, searched by Salesforce id"] = f"{events}?q=00T0000010"
     if import_run_id is not None:
         urls["first import's run page"] = reverse(
             "admin:tasksync_syncrun_change", args=[import_run_id]
         )
+        urls["first import's run page, last page"] = (
+            reverse("admin:tasksync_syncrun_change", args=[import_run_id]) + "?events_page=last"
+        )
+        urls["first import's events"] = f"{events}?run__id__exact={import_run_id}"
     return urls
 
 
@@ -159,10 +169,9 @@ def b5_admin(large_conn, *, events: int, requests: int, log=print) -> dict:
     )
     client = Client()
     client.force_login(root)
-    pages = {
-        label: _timed_page(client, url, requests)
-        for label, url in admin_urls(import_run.pk if import_run else None).items()
-    }
+    task = large_conn.user.tasks.order_by("pk").first()
+    urls = admin_urls(import_run.pk if import_run else None, task.pk if task else None)
+    pages = {label: _timed_page(client, url, requests) for label, url in urls.items()}
     return {
         **sizes,
         "import_run_events": import_run.events.count() if import_run else 0,
