@@ -185,7 +185,11 @@ def rep_status_for(*, user) -> RepStatus:
                     state.failed_count,
                 )
                 % {"count": state.failed_count},
-                _("Salesforce refused them; the settings page shows its message for each."),
+                ngettext(
+                    "Salesforce refused it; the settings page shows its message.",
+                    "Salesforce refused them; the settings page shows its message for each.",
+                    state.failed_count,
+                ),
                 _("Fix the task (or ask an admin to fix the rule in Salesforce), then retry."),
                 _("See what failed"),
                 settings_url + "#failed-h",
@@ -195,16 +199,33 @@ def rep_status_for(*, user) -> RepStatus:
     return RepStatus(hold=hold, troubles=troubles, notices=notices, pause_reason=reason)
 
 
-def first_sync_summary_for(*, user):
-    """R3/R14: the finished first sync's figures ("imported 23 tasks"), or None."""
+@dataclass(frozen=True)
+class FirstSyncSummary:
+    pulled: int
+    finished_at: object
+
+
+def first_sync_summary_for(*, user) -> FirstSyncSummary | None:
+    """R3/R14: what the first sync since sync was last turned on imported ("imported 23 tasks"),
+    or None before it finished. Summed over its runs: a job delivered twice, or a first sync
+    retried after a failure, is still one import."""
+    from django.db.models import Max, Sum
+
     from tasksync.models import RunOutcome, SyncRun, SyncTrigger
 
-    return (
-        SyncRun.objects.filter(user=user, trigger=SyncTrigger.FIRST_SYNC)
+    state = SyncState.objects.filter(user=user).only("last_enabled_at").first()
+    if state is None or state.last_enabled_at is None:
+        return None
+    figures = (
+        SyncRun.objects.filter(
+            user=user, trigger=SyncTrigger.FIRST_SYNC, started_at__gte=state.last_enabled_at
+        )
         .exclude(outcome=RunOutcome.RUNNING)
-        .order_by("-started_at")
-        .first()
+        .aggregate(pulled=Sum("pulled"), finished_at=Max("finished_at"))
     )
+    if figures["finished_at"] is None:
+        return None
+    return FirstSyncSummary(pulled=figures["pulled"] or 0, finished_at=figures["finished_at"])
 
 
 @dataclass(frozen=True)
