@@ -140,7 +140,8 @@ def _resources(emu: Emulator, req: Request, version: str, user: dict) -> Respons
 
 
 # -- limits -------------------------------------------------------------------------------
-# The documented set of org limits a client reads (REST API "List Org Limits"), with the
+# The documented set of org limits a client reads ("List Org Limits", REST API Developer Guide,
+# https://developer.salesforce.com/docs/platform/api-rest/guide/dome-limits.html), with the
 # allocations of an Enterprise-like org. The emulator tracks DailyApiRequests (the rolling
 # 24 h usage) and DataStorageMB (2 KB a task, as Salesforce counts most records); it serves no
 # Bulk, Streaming, email or report API, so the rest stay at their full allocation.
@@ -764,7 +765,9 @@ def _maybe_id(key, record) -> str | None:
     return None
 
 
-MAX_RETRIEVE = 2000  # sObject Collections retrieve: up to 2,000 ids (POST; GET ~800 by URL size)
+# "Get Records With a Request Body Using sObject Collections": up to 2,000 ids (a GET fits ~800)
+# https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_retrieve_post.htm
+MAX_RETRIEVE = 2000
 
 
 def _collection_retrieve(

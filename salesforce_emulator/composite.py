@@ -1,6 +1,9 @@
 """The Composite resources: POST /composite (dependent subrequests with references) and
-POST /composite/batch (independent subrequests), REST API Developer Guide "Composite" and
-"Composite Batch".
+POST /composite/batch (independent subrequests). REST API Developer Guide, "Send Multiple
+Requests Using Composite" (https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-composite-post.html)
+with "Composite Request Body" and "Composite Subrequest Result", and "Composite Batch"
+(https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_batch.htm)
+with "Batch Request Body".
 
 /composite counts as ONE API call toward the org's limit whatever it holds (up to 25
 subrequests, at most 5 of them query/queryAll/queryMore or sObject Collections operations).

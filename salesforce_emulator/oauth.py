@@ -203,8 +203,10 @@ def _s256(verifier: str) -> str:
 
 def revoke_error(error: str, description: str) -> Response:
     """The revoke endpoint answers its errors form-encoded, not in JSON like the token endpoint:
-    `error=invalid_token&error_description=invalid%20token` (as Salesforce answers; jsforce
-    reads it with querystring.parse)."""
+    `error=invalid_token&error_description=invalid%20token`, as Salesforce answers ("Revoke
+    OAuth Tokens Programmatically", https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_revoke_token.htm
+    documents the 400 and the two codes; jsforce's OAuth2.revokeToken reads the body with
+    querystring.parse)."""
     body = f"error={quote(error, safe='')}&error_description={quote(description, safe='')}"
     return Response(
         400, body.encode(), [("Content-Type", "application/x-www-form-urlencoded;charset=UTF-8")]
