@@ -15,7 +15,7 @@ from pathlib import Path
 import environ
 from django.core.management.base import BaseCommand, CommandError
 
-from benchmarks import fleet, harness, scenarios
+from benchmarks import admin_pages, fleet, harness, scenarios
 
 CHOICES = {"B1", "B2", "B3", "B4", "B5", "B6"}
 PAGE_P95_TARGET_MS = 50  # B5: the Command Center and the task list at 10,000 tasks
@@ -52,6 +52,11 @@ class Command(BaseCommand):
             "floors' alike (default 0: the emulator's own speed, on this machine).",
         )
         parser.add_argument(
+            "--svg",
+            dest="svg_path",
+            help="With B5: write the admin pages' scaling curve (p95 by log size) to this SVG.",
+        )
+        parser.add_argument(
             "--fleet-users",
             type=int,
             help=f"B4's fleet size (default {fleet.FLEET_USERS:,}; "
@@ -67,6 +72,7 @@ class Command(BaseCommand):
         only=None,
         fleet_users=None,
         latency_ms=0.0,
+        svg_path=None,
         **options,
     ):
         wanted = None
@@ -119,6 +125,9 @@ class Command(BaseCommand):
         if json_path:
             Path(json_path).write_text(json.dumps(results, indent=2, default=str) + "\n")
             self.stdout.write(f"Figures written to {json_path}")
+        if svg_path and results.get("B5", {}).get("admin"):
+            Path(svg_path).write_text(admin_pages.curve_svg(results["B5"]["admin"]))
+            self.stdout.write(f"Scaling curve written to {svg_path}")
 
 
 def _ok(value, target, *, at_most=True):

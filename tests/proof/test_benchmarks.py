@@ -78,3 +78,29 @@ def test_latency_ms_slows_every_api_call_for_the_engine_and_the_floor_alike(
     for step in data["B2"].values():
         assert step["seconds"] >= 0.15 * step["api_calls"]
         assert step["raw_seconds"] >= 0.15 * (step["records"] // 200)
+
+
+def test_it_reads_every_admin_page_in_the_same_queries_as_the_log_grows(figures):
+    # R14, issue 16 B5: no admin page's queries grow with the log (a few times more events).
+    admin = figures["B5"]["admin"]
+    steps = admin["steps"]
+    assert len(steps) >= 2 and steps[-1]["events"] >= 2 * steps[0]["events"]
+    for label in steps[-1]["pages"]:
+        counts = {step["events"]: step["pages"][label]["queries"] for step in steps}
+        assert len(set(counts.values())) == 1, (label, counts)
+    assert admin["import_run_events"] == QUICK_SIZES["import"]
+    print("B5 admin p95 (ms):", {k: v["p95_ms"] for k, v in admin["pages"].items()})
+
+
+def test_it_draws_the_admin_scaling_curve_as_svg(figures):
+    import xml.etree.ElementTree as ET
+
+    from benchmarks.admin_pages import CURVE_PAGES, curve_svg
+
+    svg = ET.fromstring(curve_svg(figures["B5"]["admin"]))
+    ns = "{http://www.w3.org/2000/svg}"
+    lines = svg.findall(f"{ns}polyline")
+    assert len(lines) == len(CURVE_PAGES)
+    steps = len(figures["B5"]["admin"]["steps"])
+    assert all(len(line.get("points").split()) == steps for line in lines)
+    assert "target 200" in "".join(svg.itertext())
