@@ -86,10 +86,13 @@ def stream_lease_release(*, org_id: str, owner: str) -> None:
 
 
 def _mark(org_id: str, owner: str, health: str, message: str = "") -> None:
-    changed = StreamState.objects.filter(org_id=org_id, lease_owner=owner).exclude(health=health)
-    changed.update(health=health, message=message[:1000], health_changed_at=timezone.now())
-    StreamState.objects.filter(org_id=org_id, lease_owner=owner).update(message=message[:1000])
-    if health != StreamHealth.HEALTHY:
+    rows = StreamState.objects.filter(org_id=org_id, lease_owner=owner)
+    was_healthy = rows.filter(health=StreamHealth.HEALTHY).exists()
+    rows.exclude(health=health).update(health=health, health_changed_at=timezone.now())
+    rows.update(message=message[:1000])
+    if was_healthy and health != StreamHealth.HEALTHY:
+        # Only on the way down: a stream that stays broken must not force polls faster than
+        # their own (budget-stretched, R13) interval.
         polls_resume(org_id=org_id)
 
 
@@ -331,7 +334,7 @@ class OrgSubscriber:
         except LookupError as exc:
             _mark(self.org_id, self.owner, StreamHealth.NO_CONNECTION, str(exc))
             return 60.0
-        except pubsub.PubSubError as exc:
+        except (pubsub.PubSubError, OSError) as exc:
             _mark(self.org_id, self.owner, StreamHealth.BROKEN, str(exc))
             return 2.0
         finally:
