@@ -1,5 +1,5 @@
-"""Scaling curves as a small standalone SVG (no plotting library): p95 server time of pages
-against the size of what they read, x on a log scale, with the target as a dashed line."""
+"""Scaling curves as a small standalone SVG (no plotting library): server time of pages against
+the size of what they read, x on a log scale, with the target as a dashed line."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def scaling_svg(
             f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
             'stroke="#ba2121" stroke-dasharray="6 4"/>'
             f'<text x="{LEFT + plot_w - 4}" y="{y - 5:.1f}" text-anchor="end" fill="#ba2121">'
-            f"target {target:g}</text>"
+            f"target (p95) {target:g}</text>"
         )
     for i, (name, points) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]

@@ -103,4 +103,4 @@ def test_it_draws_the_admin_scaling_curve_as_svg(figures):
     assert len(lines) == len(CURVE_PAGES)
     steps = len(figures["B5"]["admin"]["steps"])
     assert all(len(line.get("points").split()) == steps for line in lines)
-    assert "target 200" in "".join(svg.itertext())
+    assert "target (p95) 200" in "".join(svg.itertext())
