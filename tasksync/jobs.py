@@ -14,23 +14,8 @@ def sync_user(user_id: int, trigger: str = "poll"):
 
 
 def dispatch_polls():
-    """Queue every user whose poll is due; running it twice queues nobody twice.
+    """Queue each user's poll when it falls due, until the schedule queues the next dispatcher
+    (tasksync.sync.dispatch says why one job stays on). Running it twice queues nobody twice."""
+    from tasksync.sync.dispatch import dispatch_polls_on_time
 
-    The schedule fires once a minute (django-q2's finest). For a poll interval under a minute this
-    run keeps dispatching at that interval for the rest of its minute, then ends.
-    """
-    import time
-
-    from django.conf import settings
-
-    from tasksync.sync.engine import dispatch_due_polls
-
-    period = settings.SYNC_POLL_SECONDS
-    queued = dispatch_due_polls()
-    if period >= 60:
-        return queued
-    deadline = time.monotonic() + 60 - period
-    while time.monotonic() + period <= deadline:
-        time.sleep(period)
-        queued += dispatch_due_polls()
-    return queued
+    return dispatch_polls_on_time()

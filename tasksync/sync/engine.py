@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 DELETED_LOG_DAYS = 15  # R7, sObject Get Deleted: the delete log covers 15 days
 DELETED_CHECK_EVERY = timedelta(minutes=5)
-DISPATCH_TOLERANCE = timedelta(seconds=1)
+DISPATCH_TOLERANCE = timedelta(seconds=0.25)
 MAX_ROUNDS = 3
 
 
@@ -321,6 +321,17 @@ def _pause_org(org_id: str, message: str) -> None:
     )
 
 
+def poll_due_filters(*, now):
+    """(due by ``now``, never polled): the users the dispatcher queues. Paused for a reconnect or
+    by staff: not polled; over the API limit: polled when the pause's next poll comes (R12)."""
+    from django.db.models import Q
+
+    held = Q(phase=SyncPhase.PAUSED, pause_reason__in=[PauseReason.RECONNECT, PauseReason.STAFF])
+    due = Q(phase__in=[SyncPhase.ON, SyncPhase.PAUSED], next_poll_at__lte=now) & ~held
+    never_polled = Q(phase=SyncPhase.ON, next_poll_at__isnull=True)
+    return due, never_polled
+
+
 def dispatch_due_polls(*, now=None) -> int:
     """Queue a poll for every enabled user whose next poll is due; moves next_poll_at first, so
     running the dispatcher twice (or on two machines) queues nobody twice.
@@ -334,7 +345,7 @@ def dispatch_due_polls(*, now=None) -> int:
     outside a transaction). A row locked by someone else at that moment (its own sync writing
     it) is left for the dispatcher's next pass.
     """
-    from django.db.models import F, Q
+    from django.db.models import F
 
     from tasksync.sync.jobs_api import enqueue_sync
 
@@ -342,9 +353,7 @@ def dispatch_due_polls(*, now=None) -> int:
     # A poll due within the dispatcher's own jitter counts as due now, or a 5-second poll would
     # slip to every 10 seconds.
     now += DISPATCH_TOLERANCE
-    held = Q(phase=SyncPhase.PAUSED, pause_reason__in=[PauseReason.RECONNECT, PauseReason.STAFF])
-    due = Q(phase__in=[SyncPhase.ON, SyncPhase.PAUSED], next_poll_at__lte=now) & ~held
-    never_polled = Q(phase=SyncPhase.ON, next_poll_at__isnull=True)
+    due, never_polled = poll_due_filters(now=now)
     batch = 500
     with transaction.atomic():
         claimed = list(

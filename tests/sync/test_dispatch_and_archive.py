@@ -93,28 +93,3 @@ def test_a_hard_deleted_task_found_by_reconciliation_is_deleted_here(syncing, ru
     assert sf_emulator.get_task(sf_id, include_deleted=True) is None
     reconcile_ids(_context(syncing, engine))
     assert not ReminderTask.objects.live().filter(pk=task.pk).exists()
-
-
-def test_a_poll_interval_under_a_minute_dispatches_within_the_minute(settings, monkeypatch, db):
-    # R5: the user's poll interval, even below the schedule's one-minute granularity.
-    from tasksync import jobs
-    from tasksync.sync import engine
-
-    settings.SYNC_POLL_SECONDS = 15
-    rounds, clock = [], [0.0]
-    monkeypatch.setattr(engine, "dispatch_due_polls", lambda: rounds.append(clock[0]) or 0)
-    monkeypatch.setattr("time.monotonic", lambda: clock[0])
-    monkeypatch.setattr("time.sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
-    jobs.dispatch_polls()
-    assert rounds == [0.0, 15.0, 30.0, 45.0]
-
-
-def test_a_poll_interval_of_a_minute_or_more_dispatches_once(settings, monkeypatch, db):
-    from tasksync import jobs
-    from tasksync.sync import engine
-
-    settings.SYNC_POLL_SECONDS = 60
-    rounds = []
-    monkeypatch.setattr(engine, "dispatch_due_polls", lambda: rounds.append(1) or 0)
-    jobs.dispatch_polls()
-    assert rounds == [1]
