@@ -174,13 +174,14 @@ def _kill_and_restart(handle, user, stream, env, kills: int, org_id: str) -> dic
     from tasksync.models import ReminderTask, StreamState
 
     names, recovery = [], []
+    received = StreamState.objects.get(org_id=org_id).events_received
     for k in range(kills):
         stream.send_signal(signal.SIGKILL)
         stream.wait()
         # Edits while no subscriber runs: they wait in the event bus (72 h retention).
         batch = [f"made while down {k}-{i}" for i in range(5)]
         for name in batch:
-            handle.create_task(Subject=name)
+            handle.create_task(Subject=name, user_id=user.salesforce_connection.sf_user_id)
         names += batch
         # The dead holder's lease lapses (SYNC_STREAM_LEASE_SECONDS); speed that up here.
         StreamState.objects.filter(org_id=org_id).update(lease_until=None)
@@ -196,8 +197,11 @@ def _kill_and_restart(handle, user, stream, env, kills: int, org_id: str) -> dic
             recovery.append(time.perf_counter() - started)
     counts = {n: ReminderTask.objects.live().filter(user=user, name=n).count() for n in names}
     _stop(stream)
+    state = StreamState.objects.get(org_id=org_id)
     return {
         "edits_while_down": len(names),
+        # Each restart resumed from the stored replay id: exactly the events made while down.
+        "events_handed_on_after_restarts": state.events_received - received,
         "lost": sum(1 for c in counts.values() if c == 0),
         "duplicated": sum(1 for c in counts.values() if c > 1),
         "restart_to_caught_up": _quantiles(recovery),
