@@ -30,8 +30,10 @@ COLLECTION_LIMIT = 200  # sObject Collections take at most 200 records a call (R
 class SalesforceSession(requests.Session):
     """Timeouts on every call, and the CA bundle passed per request.
 
-    requests lets REQUESTS_CA_BUNDLE override ``Session.verify`` (tooling-notes, "Gotcha"), so the
-    bundle is set on each request instead.
+    requests lets REQUESTS_CA_BUNDLE override ``Session.verify`` (``merge_environment_settings``;
+    requests' "Advanced Usage", SSL Cert Verification,
+    https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification, and
+    https://github.com/psf/requests/issues/3829), so the bundle is set on each request instead.
     """
 
     def __init__(self, *, ca_bundle: str = "", timeout: float = 30.0):
