@@ -183,7 +183,6 @@ def test_the_pointer_check_tells_notes_from_public_citations():
     assert not _private_pointers("S256 code_challenge; R12; SystemModstamp; HTTP 503")
 
 
-@pytest.mark.xfail(reason="comments are being moved to public citations", strict=False)
 def test_no_file_points_at_the_unpublished_notes(files):
     # This file quotes the patterns and is not scanned; neither are the allow-listed modules.
     offenders: dict[str, str] = {}
