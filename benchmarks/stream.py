@@ -196,6 +196,12 @@ def _kill_and_restart(handle, user, stream, env, kills: int, org_id: str) -> dic
         if _wait(arrived, 60, 0.05):
             recovery.append(time.perf_counter() - started)
     counts = {n: ReminderTask.objects.live().filter(user=user, name=n).count() for n in names}
+
+    def all_handed_on():
+        return StreamState.objects.get(org_id=org_id).events_received - received >= len(names)
+
+    # The first event's pull may bring the whole batch: let the subscriber finish handing on.
+    _wait(all_handed_on, 30, 0.05)
     _stop(stream)
     state = StreamState.objects.get(org_id=org_id)
     return {

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import fastavro
@@ -158,6 +159,7 @@ def test_the_documented_errors_come_with_salesforce_error_codes(api, pubsub_serv
     )
     sf_emulator.create_task(Subject="Newer")
     log = pubsub_server.service.emu.store.change_events
+    sf_emulator.advance(timedelta(seconds=1))  # both events are older than the window
     log.retention_ms = 0
     log.purge_expired()
     assert _error(subscribe(replay_preset=pb.CUSTOM, replay_id=events[0].replay_id)) == (

@@ -159,6 +159,7 @@ def test_an_expired_replay_id_restarts_at_latest_with_a_catch_up_pull(
     subscriber.close()
     sf_emulator.create_task(Subject="Missed while away")
     log = pubsub_server.service.emu.store.change_events
+    sf_emulator.advance(timedelta(seconds=1))  # both events are older than the window
     log.retention_ms = 0
     log.purge_expired()
     log.retention_ms = 72 * 3600 * 1000
