@@ -52,7 +52,10 @@ def connection_store(
         raise ValueError("A Salesforce connection needs both an access and a refresh token.")
     org_id = identity["organization_id"]
     sf_user_id = identity["user_id"]
-    instance_url = str(token_response.get("instance_url") or "").rstrip("/")
+    # R17: never store (and so never call, nor link to) an instance outside Salesforce.
+    instance_url = oauth.trusted_salesforce_url(
+        token_response.get("instance_url"), what="instance URL"
+    )
     if is_sandbox is None:
         is_sandbox = oauth.login_url_is_sandbox(login_url) or ".sandbox." in instance_url
     now = timezone.now()
@@ -69,6 +72,12 @@ def connection_store(
         is_new_identity = connection is not None and (previous_org_id, previous_sf_user_id) != (
             org_id,
             sf_user_id,
+        )
+        # R17: the grant of the Salesforce user we leave is revoked once the new one is stored.
+        previous_grant = (
+            (connection.login_url, connection.refresh_token or connection.access_token)
+            if is_new_identity
+            else None
         )
         if connection is None:
             connection = SalesforceConnection(user=user)
@@ -100,6 +109,10 @@ def connection_store(
             previous_org_id=previous_org_id,
             previous_sf_user_id=previous_sf_user_id,
         )
+    if previous_grant and previous_grant[1]:
+        # After the commit: never an HTTP call inside a transaction. Best effort: the tokens
+        # are already replaced here, so a failure leaves only a grant we no longer hold.
+        _revoke_quietly(connection=connection, token=previous_grant[1], login_url=previous_grant[0])
     logger.info(
         "Salesforce connected: user %s as %s in org %s (new identity: %s)",
         user.pk,
@@ -164,6 +177,12 @@ def connection_refresh(*, connection: SalesforceConnection) -> SalesforceConnect
         message = f"connection problem while refreshing: {type(exc).__name__}"
         _refresh_release(connection=connection, version=version, message=message)
         raise Transient(message) from exc
+    try:
+        oauth.check_token_urls(body, connect=False)
+    except oauth.OAuthError as exc:
+        # R17: the new token is not stored, and the connection stops until the user connects
+        # again: a refresh answer that sends us elsewhere is not Salesforce's to trust.
+        return _refresh_refused(connection=connection, version=version, exc=exc)
     return _refresh_store(connection=connection, version=version, body=body)
 
 
@@ -216,8 +235,10 @@ def _refresh_store(*, connection, version: int, body: dict) -> SalesforceConnect
     # Token Flow for Renewed Sessions", cited in connection_refresh).
     if body.get("refresh_token"):
         updates["refresh_token"] = body["refresh_token"]
-    if body.get("instance_url"):
-        updates["instance_url"] = str(body["instance_url"]).rstrip("/")
+    if body.get("instance_url"):  # checked by check_token_urls
+        updates["instance_url"] = oauth.trusted_salesforce_url(
+            body["instance_url"], what="instance URL"
+        )
     swapped = SalesforceConnection.objects.filter(
         pk=connection.pk, token_version=version, state=ConnectionState.CONNECTED
     ).update(**updates)
@@ -294,12 +315,12 @@ def connection_disconnect(*, connection: SalesforceConnection) -> SalesforceConn
     return connection
 
 
-def _revoke_quietly(*, connection, token: str) -> None:
+def _revoke_quietly(*, connection, token: str, login_url: str = "") -> None:
     try:
         # POST /services/oauth2/revoke with the refresh token. Salesforce Help, "Revoke OAuth Tokens
         # Programmatically":
         # https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_revoke_token.htm&language=en_US&type=5
-        oauth.revoke(login_url=connection.login_url, token=token)
+        oauth.revoke(login_url=login_url or connection.login_url, token=token)
     except oauth.OAuthError as exc:
         if exc.error != "invalid_token":  # already revoked or expired: the goal is met
             logger.warning(

@@ -104,6 +104,67 @@ def validate_my_domain_url(value: str) -> str:
     return f"https://{host}"
 
 
+# The registrable domains Salesforce serves instances, My Domains and identity URLs from:
+# production and sandboxes (salesforce.com, force.com), Government Cloud (salesforce.mil) and
+# the Alibaba-operated China instances (sfcrmproducts.cn) (reference §4, S45/S46).
+SALESFORCE_DOMAINS = ("salesforce.com", "force.com", "salesforce.mil", "sfcrmproducts.cn")
+_IP_HOST = re.compile(r"^[0-9.]+$|:")
+
+
+def _login_family() -> tuple[str, ...]:
+    """The configured login host's domain family (its last two labels), or the host itself when
+    it is an IP address or a single label (the emulator on 127.0.0.1 in the demo and tests)."""
+    host = (urlsplit(configured_login_url()).hostname or "").lower()
+    if not host or _IP_HOST.search(host) or "." not in host:
+        return ()
+    return (".".join(host.split(".")[-2:]),)
+
+
+def trusted_salesforce_url(value, *, what: str) -> str:
+    """R17: an ``instance_url`` or identity URL from a token response, accepted only as https on
+    Salesforce's own domains (or the configured login host's family), or on exactly the
+    configured login host (the emulator's, plain http, in the demo and tests). Anything else is
+    refused: we would send the user's tokens there, and render it as a link.
+
+    Returns the URL without a trailing slash; raises OAuthError("untrusted_url") otherwise.
+    """
+    url = str(value or "").strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    host = ((parts.hostname if parts else "") or "").lower()
+    configured = urlsplit(configured_login_url())
+    trusted = False
+    if parts and host and not parts.username and not parts.password and not parts.fragment:
+        if host == (configured.hostname or "").lower():
+            # The configured host itself, on any port: https, or its own scheme (the emulator).
+            trusted = parts.scheme in ("https", configured.scheme)
+        elif parts.scheme == "https" and port in (None, 443):
+            families = SALESFORCE_DOMAINS + _login_family()
+            trusted = any(host == d or host.endswith("." + d) for d in families)
+    if not trusted:
+        raise OAuthError("untrusted_url", f"the {what} is not on a Salesforce domain")
+    return url.rstrip("/")
+
+
+def safe_link(url) -> str:
+    """The URL if it may be rendered as a link (R17: only a trusted Salesforce URL), else ""."""
+    try:
+        return trusted_salesforce_url(url, what="link")
+    except OAuthError:
+        return ""
+
+
+def check_token_urls(body: dict, *, connect: bool) -> None:
+    """R17: the URLs of a token response must be Salesforce's. A connect needs both; a refresh
+    answer may leave them out, and what it sends is checked the same way."""
+    for key, what in (("instance_url", "instance URL"), ("id", "identity URL")):
+        if connect or body.get(key):
+            trusted_salesforce_url(body.get(key), what=what)
+
+
 def login_url_is_sandbox(login_url: str) -> bool:
     host = (urlsplit(login_url).hostname or "").lower()
     return host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com")
@@ -216,9 +277,7 @@ def check_signature(body: dict) -> None:
 def fetch_identity(*, token_response: dict, login_url: str) -> dict:
     """GET the identity URL (``id`` of the token response) with the Bearer token ("Using Identity
     URLs"). The URL must be https or on the login host we just used."""
-    url = str(token_response.get("id") or "")
-    if not url.startswith("https://") and _origin(url) != _origin(login_url):
-        raise OAuthError("invalid_identity_url", "the identity URL is not trusted")
+    url = trusted_salesforce_url(token_response.get("id"), what="identity URL")
     response = requests.get(
         url,
         headers={

@@ -56,8 +56,12 @@ def _chosen_login_url(data, connection) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def salesforce_connect(request):
-    # GET starts a plain connect to the configured login host; choices and switches need a POST.
-    data = request.POST if request.method == "POST" else {}
+    # R17: only a POST with its CSRF token starts a connect. A GET (a link, or a cross-site
+    # request) changes nothing, so it can neither start a silent re-connect nor replace the
+    # state of a connect in progress: it shows the settings page, where the buttons are.
+    if request.method != "POST":
+        return redirect(_settings_url())
+    data = request.POST
     connection = _connection_of(request.user)
     try:
         login_url = _chosen_login_url(data, connection)
@@ -168,6 +172,19 @@ def _finish(request, *, flow: dict, token_response: dict):
             ),
         )
     try:
+        # R17: instance and identity URLs only on Salesforce's domains, or nothing is kept.
+        oauth.check_token_urls(token_response, connect=True)
+    except oauth.OAuthError:
+        logger.warning("Salesforce connect refused: the token response named an untrusted URL")
+        _revoke_best_effort(login_url, token_response)
+        return _fail(
+            request,
+            _(
+                "Salesforce's answer pointed to an address outside Salesforce, so tasksync "
+                "refused the connection. Nothing was saved."
+            ),
+        )
+    try:
         identity = oauth.fetch_identity(token_response=token_response, login_url=login_url)
     except (oauth.OAuthError, requests.RequestException) as exc:
         logger.warning("Salesforce identity call failed (%s)", type(exc).__name__)
@@ -203,6 +220,16 @@ def _finish(request, *, flow: dict, token_response: dict):
     messages.success(
         request, _("Salesforce is connected as %(username)s.") % {"username": connection.username}
     )
+    return redirect(_settings_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def salesforce_connect_cancel(request):
+    """R17: forget a connect in progress (its state and verifier), by POST with CSRF only; a
+    callback that comes later is refused as not started here."""
+    if request.method == "POST" and request.session.pop(SESSION_KEY, None) is not None:
+        messages.info(request, _("Connecting Salesforce was cancelled. Nothing was changed."))
     return redirect(_settings_url())
 
 

@@ -94,13 +94,14 @@ def connect_via_emulator(
 ):
     """Run "Connect Salesforce" end to end for the client's signed-in user.
 
-    ``data`` POSTs the connect form with those fields (default: a plain GET). ``before_authorize``
+    ``data`` are the connect form's fields (default: none, a plain connect); the form is
+    POSTed, as the settings page does (R17: a GET starts nothing). ``before_authorize``
     (authorize_url → authorize_url) and ``before_callback`` (callback_url → callback_url) may
     tamper with a redirect before it is followed.
     Returns the Django response to the callback.
     """
     url = reverse("salesforce_connect")
-    start = client.post(url, data) if data is not None else client.get(url)
+    start = client.post(url, data or {})
     assert start.status_code == 302, start.content[:500]
     authorize_url = start["Location"]
     if before_authorize is not None:

@@ -62,7 +62,7 @@ def test_it_connects_the_demo_user_through_the_real_flow(sf_connection, sf_emula
 
 def test_it_starts_the_flow_with_pkce_state_and_the_scopes(signed_in, sf_emulator):
     # R17: web-server flow, PKCE S256, one-time state, scopes "api refresh_token".
-    response = signed_in.get(reverse("salesforce_connect"))
+    response = signed_in.post(reverse("salesforce_connect"))
     location = urlsplit(response["Location"])
     query = {k: v[0] for k, v in parse_qs(location.query).items()}
     assert f"{location.scheme}://{location.netloc}" == sf_emulator.login_url
