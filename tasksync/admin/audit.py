@@ -13,6 +13,7 @@ from tasksync.admin.common import (
     LIST_VALUE_LIMIT,
     SALESFORCE_SEARCH,
     ReadOnlyAdmin,
+    SalesforceIdSearch,
     _admin_link,
     _changelist_link,
     _changes,
@@ -37,7 +38,7 @@ EVENTS_PER_PAGE = 100
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdmin):
+class SyncRunAdmin(SalesforceIdSearch, ReadOnlyAdmin):
     """R14: who, trigger, counts and cost of each run; its events are paged on its page (a first
     import has one per task: 10,000 rows inlined made a 3-second page)."""
 
@@ -61,6 +62,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
     list_filter = ["outcome", "trigger", "started_at"]
     search_fields = SALESFORCE_SEARCH
     show_full_result_count = False
+    record_id_field = None  # a run has no record of its own
     rule = 14
 
     @admin.display(description=_("started"), ordering="started_at")
@@ -108,7 +110,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SyncEvent)
-class SyncEventAdmin(ReadOnlyAdmin):
+class SyncEventAdmin(SalesforceIdSearch, ReadOnlyAdmin):
     list_display = [
         "id",
         "when",
@@ -190,7 +192,7 @@ def _value_at(value, at):
 
 
 @admin.register(SyncConflict)
-class SyncConflictAdmin(ReadOnlyAdmin):
+class SyncConflictAdmin(SalesforceIdSearch, ReadOnlyAdmin):
     """R8: field, both values, both times, the winner; the loser can be applied."""
 
     list_display = [
@@ -257,7 +259,7 @@ class SyncConflictAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TaskLink)
-class TaskLinkAdmin(ReadOnlyAdmin):
+class TaskLinkAdmin(SalesforceIdSearch, ReadOnlyAdmin):
     list_display = [
         "id",
         "task_name",

@@ -1,5 +1,7 @@
 """Shared pieces of the sync admin: links, value display, read-only bases."""
 
+import re
+
 from django.contrib import admin
 from django.db.models import IntegerField
 from django.urls import reverse
@@ -114,6 +116,41 @@ def event_rows(events, *, show_task=True):
         }
         for event in events
     ]
+
+
+# A whole Salesforce id of the kinds the log holds: 15 characters, or 18 with the case-safe
+# suffix; its first three characters, the key prefix, name the object: 00T a Task, 005 a User,
+# 00D an Organization (Salesforce Help, "Salesforce record ID key prefixes", article 000385203,
+# https://help.salesforce.com/s/articleView?id=000385203&language=en_US&type=1).
+SALESFORCE_ID = re.compile(r"00[a-zA-Z0-9]{13}(?:[a-zA-Z0-9]{3})?")
+
+
+def _id_matches(field: str, term: str) -> dict:
+    return {field: term} if len(term) == 18 else {f"{field}__startswith": term}
+
+
+class SalesforceIdSearch:
+    """A whole Salesforce id pasted in the search box is looked up only where that kind of id
+    lives, through an index: the users of a user or org id, or the record's own id
+    (``record_id_field``). Anything else is the usual search over ``search_fields``, whose
+    contains-matches across four joined tables read the whole log (issue 16 B5: 0.2 s at
+    100,000 events)."""
+
+    record_id_field: str | None = "sf_id"
+
+    def get_search_results(self, request, queryset, search_term):
+        from accounts.models import SalesforceConnection
+
+        term = search_term.strip()
+        if not SALESFORCE_ID.fullmatch(term):
+            return super().get_search_results(request, queryset, search_term)
+        if term.startswith(("005", "00D")):
+            field = "sf_user_id" if term.startswith("005") else "org__org_id"
+            users = SalesforceConnection.objects.filter(**_id_matches(field, term)).values("user")
+            return queryset.filter(user__in=users), False
+        if self.record_id_field is None:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(**_id_matches(self.record_id_field, term)), False
 
 
 class ReadOnlyAdmin(RuleCitedAdmin, admin.ModelAdmin):

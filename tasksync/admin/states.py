@@ -10,6 +10,7 @@ from tasksync.admin.common import (
     INTEGER,
     SALESFORCE_SEARCH,
     ReadOnlyAdmin,
+    SalesforceIdSearch,
     _admin_link,
     _changelist_link,
     _connection,
@@ -38,7 +39,7 @@ class NeedsReconnectFilter(admin.SimpleListFilter):
 
 
 @admin.register(SyncState)
-class SyncStateAdmin(ReadOnlyAdmin):
+class SyncStateAdmin(SalesforceIdSearch, ReadOnlyAdmin):
     """The user's sync (R14). Changed only through the actions, which call the sync services."""
 
     list_display = [
@@ -57,6 +58,7 @@ class SyncStateAdmin(ReadOnlyAdmin):
     list_filter = ["enabled", "phase", "pause_reason", NeedsReconnectFilter, "last_success_at"]
     search_fields = [*SALESFORCE_SEARCH, "org_id", "sf_user_id"]
     show_full_result_count = False
+    record_id_field = None
     rule = 14
     fields = [
         "user",

@@ -23,9 +23,18 @@ def _url(model, view, *args):
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
+@pytest.fixture
+def everything(history):
+    """``history`` and a row of the models it does not fill (the org change stream, R19)."""
+    from tasksync.models import StreamState
+
+    StreamState.objects.create(org_id="00D000000000001AAA", message="<b>not markup</b>")
+    return history
+
+
 @pytest.mark.parametrize("model", REGISTERED, ids=lambda model: model._meta.label)
 def test_it_renders_the_list_search_and_change_page_of_every_registered_model(
-    model, history, admin_client
+    model, everything, admin_client
 ):
     # R14: every admin list and change page renders, with at least one object.
     request = RequestFactory().get("/admin/")
@@ -310,3 +319,38 @@ def test_it_shows_the_rule_book_to_staff_only(client, user, staff_with):
     assert staff_with().get(rules).status_code == 200
     client.force_login(user)
     assert client.get(rules).status_code == 302
+
+
+@pytest.mark.parametrize("model", [SyncRun, SyncEvent, SyncConflict, TaskLink, SyncState])
+@pytest.mark.parametrize("term", ["sf_user_id", "org_id", "record_id", "partial"])
+def test_it_looks_a_pasted_salesforce_id_up_where_that_kind_of_id_lives(
+    model, term, history, admin_client, sf_connection
+):
+    # Issue 16 B5: a whole id is one indexed lookup; the usual search stays for everything else.
+    from tests.factories import UserFactory
+
+    other = UserFactory(username="someone-else")
+    other_run = SyncRun.objects.create(
+        user=other, trigger="poll", started_at=SyncRun.objects.first().started_at
+    )
+    SyncEvent.objects.create(
+        run=other_run, user=other, sf_id="00T000000000009AAA", direction="pull", action="update"
+    )
+    link = TaskLink.objects.filter(user=history, sf_id__isnull=False).exclude(sf_id="").first()
+    value = {
+        "sf_user_id": sf_connection.sf_user_id,
+        "org_id": sf_connection.org.org_id,
+        "record_id": link.sf_id,
+        "partial": sf_connection.sf_user_id[:10],
+    }[term]
+    found = admin_client.get(_url(model, "changelist"), {"q": value}).context["cl"]
+    rows = list(found.queryset)
+    mine = model.objects.filter(user=history)
+    if term == "record_id" and model in (SyncEvent, SyncConflict, TaskLink):
+        assert rows and all(row.sf_id == link.sf_id for row in rows)
+        assert len(rows) == mine.filter(sf_id=link.sf_id).count()
+    elif term == "record_id":  # runs and states have no record id: the usual search, no match
+        assert rows == []
+    else:
+        assert sorted(r.pk for r in rows) == sorted(mine.values_list("pk", flat=True))
+    assert not [row for row in rows if row.user_id == other.pk]
