@@ -42,6 +42,11 @@ def processes(*, addr: str, emulator: bool, emulator_port: int) -> dict[str, lis
     commands = {
         "web": ["runserver", addr, "--noreload"],
         "worker": ["qcluster"],
+        # R19: the change stream; the emulator's Pub/Sub API listens two ports above its API.
+        "stream": [
+            "stream_changes",
+            *(["--pubsub-url", f"127.0.0.1:{emulator_port + 2}"] * emulator),
+        ],
     }
     if emulator:
         commands["emulator"] = [
