@@ -100,6 +100,7 @@ def fill_log(user, *, events: int) -> dict:
         else [],
         batch_size=500,
     )
+    harness.analyze()  # PostgreSQL: the planner's statistics after the fill (autovacuum's job)
     return {
         "events": SyncEvent.objects.count(),
         "runs": SyncRun.objects.count(),

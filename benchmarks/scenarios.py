@@ -348,6 +348,7 @@ def run_all(handle, *, quick: bool, only: set[str] | None = None, log=print) -> 
         small_conn = b3.pop("_small")
         out["B3"] = b3
         if "B5" in wanted:
+            analyzed = harness.analyze()
             log("B5 pages…")
             out["B5"] = b5_pages(
                 large_conn,
@@ -356,6 +357,7 @@ def run_all(handle, *, quick: bool, only: set[str] | None = None, log=print) -> 
                 sizes["idle_small"],
                 requests=3 if quick else 20,
             )
+            out["B5"]["analyzed"] = analyzed
             out["B5"]["admin"] = admin_pages.b5_admin(
                 large_conn,
                 events=admin_pages.QUICK_EVENTS if quick else admin_pages.FULL_EVENTS,
