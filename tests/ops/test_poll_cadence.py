@@ -119,5 +119,8 @@ def test_each_poll_starts_within_two_seconds_of_when_it_is_due(syncing, sf_emula
     print(f"\npoll interval {PERIOD} s, delays of {len(delays)} polls (s): {delays}")
     assert max(delays) <= ALLOWED_DELAY, delays
     assert min(delays) >= -ALLOWED_DELAY, delays
-    failed = SyncRun.objects.filter(user=syncing).exclude(outcome__in=["success", "partial"])
+    # (A run still on the wire when the cluster was stopped stays "running".)
+    failed = SyncRun.objects.filter(user=syncing).exclude(
+        outcome__in=["success", "partial", "running"]
+    )
     assert not failed.exists(), [r.error for r in failed]
