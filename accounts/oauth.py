@@ -106,7 +106,8 @@ def validate_my_domain_url(value: str) -> str:
 
 # The registrable domains Salesforce serves instances, My Domains and identity URLs from:
 # production and sandboxes (salesforce.com, force.com), Government Cloud (salesforce.mil) and
-# the Alibaba-operated China instances (sfcrmproducts.cn) (reference §4, S45/S46).
+# the Alibaba-operated China instances (sfcrmproducts.cn). Host forms: "Revoking OAuth Tokens" and
+# "OAuth 2.0 Web Server Flow for Web App Integration", cited at the top of this module.
 SALESFORCE_DOMAINS = ("salesforce.com", "force.com", "salesforce.mil", "sfcrmproducts.cn")
 _IP_HOST = re.compile(r"^[0-9.]+$|:")
 
