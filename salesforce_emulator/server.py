@@ -4,6 +4,7 @@ HTTP port (login host, for browsers without certificate warnings). Stdlib only."
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import socket
 import ssl
 import threading
@@ -126,6 +127,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _serve
+
+    def date_time_string(self, timestamp=None) -> str:
+        """The Date header on the emulator's clock, as Salesforce's servers stamp theirs: a
+        client measures the skew between its clock and Salesforce's from it (R16)."""
+        if timestamp is None:
+            timestamp = self.emulator.clock.now_ms() / 1000
+        return email.utils.formatdate(timestamp, usegmt=True)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         if getattr(self.server, "verbose", False):

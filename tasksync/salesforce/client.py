@@ -14,7 +14,8 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import requests
 from django.conf import settings
@@ -40,12 +41,35 @@ class SalesforceSession(requests.Session):
         super().__init__()
         self.ca_bundle = ca_bundle
         self.default_timeout = timeout
+        # Read off every response, errors included: R13's usage and R16's clock.
+        self.limit_info: str | None = None
+        self.skew: timedelta | None = None
+        self.server_date: datetime | None = None
 
     def request(self, method, url, *args, **kwargs):
         kwargs.setdefault("timeout", self.default_timeout)
         if self.ca_bundle:
             kwargs["verify"] = self.ca_bundle
-        return super().request(method, url, *args, **kwargs)
+        sent = time.time()
+        response = super().request(method, url, *args, **kwargs)
+        self._observe(response, sent, time.time())
+        return response
+
+    def _observe(self, response, sent: float, received: float) -> None:
+        self.limit_info = response.headers.get("Sforce-Limit-Info") or self.limit_info
+        date = response.headers.get("Date")
+        if not date:
+            return
+        try:
+            server = parsedate_to_datetime(date)
+        except (TypeError, ValueError):
+            return
+        # R16: Salesforce's clock, measured. The Date header counts whole seconds (rounded
+        # down), so the server's moment is taken as half a second later, against the middle of
+        # the round trip.
+        self.server_date = server.astimezone(UTC)
+        middle = datetime.fromtimestamp((sent + received) / 2, UTC)
+        self.skew = server + timedelta(milliseconds=500) - middle
 
 
 def salesforce_session() -> SalesforceSession:
@@ -67,6 +91,7 @@ def _parse_sf_datetime(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
 
 
+_USAGE_RE = re.compile(r"api-usage=(?P<used>\d+)/(?P<max>\d+)")
 _ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 
 
@@ -92,6 +117,7 @@ class SalesforceClient:
         self.api_max: int | None = None
         self._on_call = on_call
         self._sf: Salesforce | None = None
+        self.session = salesforce_session()
         self.transient_retries = settings.SALESFORCE_TRANSIENT_RETRIES
         self.backoff_base = settings.SALESFORCE_BACKOFF_SECONDS
 
@@ -104,8 +130,23 @@ class SalesforceClient:
             instance_url=self.connection.instance_url,
             session_id=self.connection.access_token,
             version=settings.SALESFORCE_API_VERSION,
-            session=salesforce_session(),
+            session=self.session,
         )
+
+    # --- Salesforce's clock (R16) -----------------------------------------------------------
+
+    @property
+    def skew(self) -> timedelta | None:
+        """Salesforce's clock minus ours, as last measured (None before the first answer)."""
+        return self.session.skew
+
+    def server_time(self) -> datetime | None:
+        """The time Salesforce gave its last answer (its Date header)."""
+        return self.session.server_date
+
+    def sf_now(self) -> datetime:
+        """Now on Salesforce's clock: ours corrected by the measured skew."""
+        return datetime.now(UTC) + (self.skew or timedelta(0))
 
     @property
     def sf(self) -> Salesforce:
@@ -114,9 +155,10 @@ class SalesforceClient:
         return self._sf
 
     def _note_usage(self, sf: Salesforce) -> None:
-        usage = (sf.api_usage or {}).get("api-usage")
-        if usage is not None:
-            self.api_used, self.api_max = usage.used, usage.total
+        """R13: the org's usage from the last response, an error's too (a 403 carries it)."""
+        match = _USAGE_RE.search(self.session.limit_info or "")
+        if match:
+            self.api_used, self.api_max = int(match["used"]), int(match["max"])
 
     def _call(self, fn: Callable[[Salesforce], object], *, idempotent: bool = True):
         """Run one API call (R12): on an expired session refresh once and retry once; on a

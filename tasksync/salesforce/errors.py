@@ -51,7 +51,9 @@ class SessionExpired(SalesforceProblem):
 
 
 TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"}
-DELETED_CODES = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"}
+# R12: only these mean "already deleted". INVALID_CROSS_REFERENCE_KEY (an id this org does not
+# know, or no access to it) is a rejection: the record is marked failed, never tombstoned.
+DELETED_CODES = {"ENTITY_IS_DELETED", "NOT_FOUND"}
 LIMIT_CODES = {"REQUEST_LIMIT_EXCEEDED", "TOTAL_REQUESTS_LIMIT_EXCEEDED"}
 
 
@@ -79,7 +81,7 @@ def classify_record_error(error: dict) -> SalesforceProblem:
     message = error.get("message") or code
     if code in TRANSIENT_CODES:
         return Transient(message, code=code)
-    if code in DELETED_CODES or code == "ENTITY_IS_DELETED":
+    if code in DELETED_CODES:
         return AlreadyDeleted(message, code=code)
     if code in LIMIT_CODES:
         return OverLimit(message, code=code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -11,6 +12,10 @@ from tasksync.models import Direction, SyncEvent, SyncRun, SyncState
 from tasksync.services.notices import notice_record_for_events
 from tasksync.sync.lease import LeaseLost, lease_extend
 from tasksync.sync.mapping import StatusMap
+
+
+class IdentityChanged(Exception):
+    """The user switched Salesforce account, disconnected or turned sync off during the run."""
 
 
 @dataclass
@@ -74,6 +79,35 @@ class RunContext:
         )
         if not lease_extend(user_id=self.user.pk, owner=self.lease_owner):
             raise LeaseLost()
+
+    def guard(self) -> None:
+        """At the start of every transaction that applies a plan: lock the user's sync state and
+        check the run still speaks for it (R17: a run that started under one Salesforce identity
+        never writes under another; sync turned off stops it too). The lock orders this apply
+        with the switch itself, which updates the same row."""
+        identity = (
+            SyncState.objects.select_for_update()
+            .filter(pk=self.state.pk)
+            .values_list("enabled", "org_id", "sf_user_id")
+            .first()
+        )
+        if identity != (True, self.org_id, self.sf_user_id):
+            raise IdentityChanged()
+
+    def sf_now(self):
+        """Now on Salesforce's clock (R16)."""
+        return self.client.sf_now()
+
+    def to_sf_clock(self, moment):
+        """A time of ours as Salesforce's clock read it then (R16: the measured skew)."""
+        if moment is None:
+            return None
+        return moment + (self.client.skew or timedelta(0))
+
+    def from_sf_clock(self, moment):
+        if moment is None:
+            return None
+        return moment - (self.client.skew or timedelta(0))
 
     def check_budget(self):
         from tasksync.sync.budget import check

@@ -158,13 +158,17 @@ def pulled(remote: Remote, pair: Pair, *, me: str, statuses: StatusMap) -> PullP
     if remote.owner_id not in (None, me):
         return PullPlan(PullAction.REASSIGNED_AWAY, drop_queued=pair.queued is not None)
     if remote.deleted:
-        return _remote_delete(remote, pair)
+        return remote_deleted(pair, removed_at=remote.last_modified)
     if pair.state in DELETED_STATES:
         return _restore(remote, pair, statuses=statuses)
     return _merge(remote, pair, statuses=statuses)
 
 
-def _remote_delete(remote: Remote, pair: Pair) -> PullPlan:
+def remote_deleted(pair: Pair, *, removed_at: datetime | None) -> PullPlan:
+    """R6: Salesforce deleted the task (seen by a pull, the delete log, or an edit's answer): the
+    local task goes; a queued local edit that meets the delete is a conflict the delete wins."""
+    if pair.state in DELETED_STATES:
+        return SKIP
     conflicts = ()
     if pair.queued is not None and pair.queued.operation == UPDATE:
         conflicts = tuple(
@@ -173,7 +177,7 @@ def _remote_delete(remote: Remote, pair: Pair) -> PullPlan:
                 local_value=pair.local.get(f),
                 remote_value=None,
                 local_at=pair.changed_at.get(f),
-                remote_at=remote.last_modified,
+                remote_at=removed_at,
                 winner=Winner.SALESFORCE,
             )
             for f in pair.queued.fields or mapping.LOCAL_FIELDS

@@ -25,7 +25,7 @@ from tasksync.salesforce.client import SalesforceClient, sf_datetime, soql_id
 from tasksync.sync import budget
 from tasksync.sync import pull as pull_mod
 from tasksync.sync import push as push_mod
-from tasksync.sync.context import RunContext
+from tasksync.sync.context import IdentityChanged, RunContext
 from tasksync.sync.lease import LeaseLost, lease_acquire, lease_release
 from tasksync.sync.mapping import StatusMap
 
@@ -50,7 +50,8 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
     paused = state.phase == SyncPhase.PAUSED
     held = paused and state.pause_reason != PauseReason.OVER_LIMIT
     staff_held = paused and state.pause_reason == PauseReason.STAFF
-    if not state.enabled or (held and not forced) or (staff_held and trigger != SyncTrigger.RESYNC):
+    staff_probe = trigger == SyncTrigger.RESYNC
+    if not state.enabled or (held and not forced) or (staff_held and not staff_probe):
         SyncState.objects.filter(pk=state.pk).update(push_queued=False)
         return None
     owner = lease_acquire(user_id=user_id)
@@ -60,7 +61,10 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
         return None
     state.refresh_from_db()
     org = _org_for(state)
-    if budget.org_must_wait(org) and not forced:
+    # R12/R13: at the share, or after REQUEST_LIMIT_EXCEEDED, nothing calls the org (polls,
+    # pushes, a rep's "Sync now", a manual run) until the budget can have recovered; only staff
+    # force a probe (a resync).
+    if budget.org_must_wait(org) and not staff_probe:
         # R13: at the share and too soon for the budget to have recovered: no call at all.
         lease_release(user_id=user_id, owner=owner)
         _pause_org(state.org_id, budget.BudgetReached(org.api_used, org.api_max).args[0])
@@ -83,10 +87,17 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
         _succeeded(ctx)
     except LeaseLost:
         run.outcome, run.error = RunOutcome.FAILED, "Another worker took over this user."
+    except IdentityChanged:
+        # R17: the Salesforce account changed (or sync was turned off) during the run: it stops
+        # before writing anything under the new identity.
+        run.outcome = RunOutcome.FAILED
+        run.error = "Stopped: the Salesforce connection or the sync setting changed during the run."
     except errors.NeedsReconnect as problem:
         _pause(state, PauseReason.RECONNECT, problem.message)
         run.outcome, run.error = RunOutcome.FAILED, f"Reconnect Salesforce: {problem.message}"
     except errors.OverLimit as problem:
+        if ctx is not None:  # the org is at its limit, whatever the last header said
+            ctx.client.api_used = max(ctx.client.api_used or 0, ctx.client.api_max or 0)
         _pause_org(state.org_id, problem.message)
         run.outcome, run.error = RunOutcome.FAILED, f"Over API limit: {problem.message}"
     except budget.BudgetReached as reached:
@@ -152,7 +163,7 @@ def _cycle(ctx: RunContext, *, resync: bool) -> None:
     state = ctx.state
     if state.phase == SyncPhase.FIRST_SYNC:
         _detect_statuses(ctx)
-        window = ctx.now() - pull_mod.FIRST_SYNC_WINDOW
+        window = ctx.sf_now() - pull_mod.FIRST_SYNC_WINDOW
         pull_mod.pull(ctx, import_window_start=window)
         if state.last_success_at is not None:
             # R7: back after more than 15 days: deletions of the last 15 days still apply.
@@ -207,7 +218,7 @@ def _detect_statuses(ctx: RunContext) -> None:
 def _pull_deletions(ctx: RunContext, *, force: bool = False) -> None:
     """Deletions queryAll can no longer see (recycle bin emptied), from sobjects/Task/deleted/."""
     state = ctx.state
-    now = ctx.now()
+    now = ctx.sf_now()  # R16: the window is on Salesforce's clock
     floor = now - timedelta(days=DELETED_LOG_DAYS) + timedelta(minutes=5)
     start = max(state.deleted_watermark or floor, floor)
     if not force and now - start < DELETED_CHECK_EVERY:
@@ -235,7 +246,9 @@ def reconcile_ids(ctx: RunContext) -> None:
     """Ask Salesforce which linked ids still exist (queryAll sees deleted and archived ones);
     an id it no longer knows was deleted for good."""
     live_ids = list(
-        TaskLink.objects.filter(user=ctx.user, org_id=ctx.org_id, state=LinkState.SYNCED)
+        TaskLink.objects.filter(
+            user=ctx.user, org_id=ctx.org_id, state__in=[LinkState.SYNCED, LinkState.FAILED]
+        )
         .exclude(sf_id__isnull=True)
         .values_list("sf_id", flat=True)
     )

@@ -68,6 +68,7 @@ def _reset(row):
     row.state = OutboxState.PENDING
     row.not_before = None
     row.attempts = 0
+    row.failing_since = None
     row.last_error = ""
     row.last_error_code = ""
 

@@ -1,4 +1,11 @@
-"""Salesforce → local: read what changed since the watermark and apply it (R1, R2, R4–R9, R15)."""
+"""Salesforce → local: read what changed since the cursor, decide, apply (R1, R2, R4–R10, R15–R18).
+
+Each page is applied in one transaction: the links, tasks and outbox rows a decision is made from
+are read under a lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE transactions
+hold its one write lock from the start), ``decide`` says what each record means, and the plan is
+applied. A local edit committed meanwhile is therefore either seen by the decision or applied
+after it, never overwritten unseen (R8).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.dateparse import parse_datetime
 
 from tasksync.bulk import insert_many
 from tasksync.models import (
+    EventAction,
     LinkState,
     OutboundChange,
     OutboxOperation,
@@ -20,8 +29,9 @@ from tasksync.models import (
 )
 from tasksync.salesforce.client import sf_datetime, soql_datetime, soql_id
 from tasksync.services import tasks as task_services
-from tasksync.sync import conflicts, mapping
+from tasksync.sync import decide, mapping
 from tasksync.sync.context import RunContext
+from tasksync.sync.decide import PullAction
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +45,8 @@ TASK_FIELDS = (
     "Id, Subject, Status, Priority, ActivityDate, Description, OwnerId, IsDeleted, IsArchived, "
     "IsClosed, CreatedById, CreatedDate, LastModifiedDate, SystemModstamp"
 )
+# R15: real tasks (not logged emails or calls), no recurring-series masters.
+REAL_TASKS = "TaskSubtype = 'Task' AND IsRecurrence = false"
 
 
 def _task_fields() -> str:
@@ -42,46 +54,49 @@ def _task_fields() -> str:
     return f"{TASK_FIELDS}, {key_field}" if key_field else TASK_FIELDS
 
 
-def _where_owned(ctx: RunContext) -> str:
-    # R15: the connected user's own tasks, real tasks (not logged emails or calls), no series.
-    return f"OwnerId = {soql_id(ctx.sf_user_id)} AND TaskSubtype = 'Task' AND IsRecurrence = false"
-
-
 def changes_query(ctx: RunContext, since) -> str:
+    """Every task changed since the cursor that this user can see, whoever owns it now: a task
+    of theirs reassigned to someone else must reach their run to leave their lists (R18). What
+    is neither theirs nor linked to them is skipped unread."""
     return (
-        f"SELECT {_task_fields()} FROM Task WHERE {_where_owned(ctx)} "
+        f"SELECT {_task_fields()} FROM Task WHERE {REAL_TASKS} "
         f"AND SystemModstamp >= {soql_datetime(since)} ORDER BY SystemModstamp, Id"
     )
 
 
 def import_query(ctx: RunContext, window_start) -> str:
+    """R4: the connected user's own tasks modified in the import window."""
     return (
-        f"SELECT {_task_fields()} FROM Task WHERE {_where_owned(ctx)} "
-        f"AND LastModifiedDate >= {soql_datetime(window_start)} ORDER BY SystemModstamp, Id"
+        f"SELECT {_task_fields()} FROM Task WHERE OwnerId = {soql_id(ctx.sf_user_id)} "
+        f"AND {REAL_TASKS} AND LastModifiedDate >= {soql_datetime(window_start)} "
+        "ORDER BY SystemModstamp, Id"
     )
 
 
 def pull(ctx: RunContext, *, import_window_start=None) -> None:
-    """Read changed Tasks page by page; each page is applied in one transaction.
+    """Read changed Tasks page by page; each page is decided and applied in one transaction.
 
     With ``import_window_start`` (first sync, R4, or a re-enable after 15 days, R7) it reads the
     tasks modified since then through ``query``; otherwise everything whose SystemModstamp is at
     or after the cursor through ``queryAll``, so deletions still in the recycle bin arrive in the
-    same read. The cursor moves only after a complete read: a run that fails half-way reads the
-    same changes again next time, and applying a change twice is a no-op (content comparison).
+    same read. The cursor moves only after a complete read, and on Salesforce's clock (R16): the
+    time the first page was answered, less the overlap.
     """
     state = ctx.state
-    started = ctx.now()
     if import_window_start is not None:
         soql, include_deleted = import_query(ctx, import_window_start), False
     else:
-        since = state.watermark or started - FIRST_SYNC_WINDOW
+        since = state.watermark or ctx.sf_now() - FIRST_SYNC_WINDOW
         soql, include_deleted = changes_query(ctx, since), True
     in_doubt = _in_doubt_creates(ctx)
-    first = True
+    read_at = None
     for page in ctx.client.iter_pages(soql, include_deleted=include_deleted):
+        first = read_at is None
+        if first:
+            read_at = ctx.client.server_time() or ctx.sf_now()
         records = page.get("records") or []
         with transaction.atomic():
+            ctx.guard()
             if first and import_window_start is not None:
                 state.progress_total = page.get("totalSize", len(records))
                 state.progress_done = 0
@@ -90,10 +105,9 @@ def pull(ctx: RunContext, *, import_window_start=None) -> None:
                 state.progress_done += len(records)
                 state.save(update_fields=["progress_done", "progress_total"])
             ctx.flush()
-        first = False
         if not page.get("done", True):
             ctx.check_budget()  # R13: the next page can wait for the budget
-    cursor = started - OVERLAP
+    cursor = (read_at or ctx.sf_now()) - OVERLAP
     if state.watermark is None or cursor > state.watermark:
         state.watermark = cursor
         state.save(update_fields=["watermark"])
@@ -105,6 +119,7 @@ def _in_doubt_creates(ctx: RunContext) -> list[TaskLink]:
     return list(
         TaskLink.objects.filter(
             user=ctx.user,
+            org_id=ctx.org_id,
             state=LinkState.CREATING,
             sf_id__isnull=True,
             create_started_at__isnull=False,
@@ -113,129 +128,295 @@ def _in_doubt_creates(ctx: RunContext) -> list[TaskLink]:
 
 
 def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -> None:
-    """Apply one page of Salesforce records (inside the caller's transaction): links known
-    records to their tasks, matches in-doubt creates (R10), imports the rest (R5). Also used by
-    a resync (R14), which re-reads linked records."""
-    ids = [r["Id"] for r in records]
+    """Decide and apply one page of Salesforce records (inside the caller's transaction): this
+    user's links only (R18), in-doubt creates matched (R10), unknown tasks of theirs imported
+    (R5). Also used by a resync (R14), which re-reads linked records."""
+    me = ctx.sf_user_id
+    remotes = [decide.Remote.from_record(r, parse=sf_datetime) for r in records]
     links = {
         link.sf_id: link
-        for link in TaskLink.objects.filter(org_id=ctx.org_id, sf_id__in=ids).exclude(
-            state=LinkState.RETIRED
-        )
+        for link in TaskLink.objects.filter(
+            user=ctx.user, org_id=ctx.org_id, sf_id__in=[r.id for r in remotes]
+        ).exclude(state=LinkState.RETIRED)
     }
     # Most records of a busy page are our own writes coming back (R9): their tasks and outbox
     # rows are not even read.
-    work = [links[r["Id"]] for r in records if r["Id"] in links and _needs_work(r, links[r["Id"]])]
-    tasks = ReminderTask.objects.in_bulk([link.task_id for link in work])
-    for link in work:
-        link.task = tasks[link.task_id]
-    # R10 before R5: our creates whose answers were lost, possibly deleted in Salesforce since
-    # (then the deletion applies here, R6, and they are not sent again).
-    recovered = _match_in_doubt(ctx, records, links, in_doubt) if in_doubt else {}
-    outbox = {
-        row.task_id: row
-        for row in OutboundChange.objects.select_for_update().filter(
-            task_id__in=[link.task_id for link in [*work, *recovered.values()]]
+    work = [
+        (remote, links[remote.id])
+        for remote in remotes
+        if remote.id in links
+        and not decide.is_quiet(
+            remote,
+            state=links[remote.id].state,
+            synced_remote=links[remote.id].synced_remote,
+            me=me,
         )
-    }
-    to_import = []
-    for record in records:
-        if record.get("IsArchived") and not record.get("IsDeleted"):
-            continue  # R15: archived by Salesforce is not a deletion, and not an edit
-        link = links.get(record["Id"])
-        if link is None:
-            link = recovered.get(record["Id"])
-            if link is None:
-                if not record.get("IsDeleted"):
-                    to_import.append(record)
-                continue
-        elif not _needs_work(record, link):
-            continue
-        _apply_to_link(ctx, record, link, outbox.get(link.task_id))
+    ]
+    # R10 before R5: our creates whose answers were lost are linked first; what happened to
+    # them since (an automation's edit, a deletion in Salesforce) then applies like any change.
+    recovered = _match_in_doubt(ctx, records, links, in_doubt) if in_doubt else {}
+    work += [(remote, recovered[remote.id]) for remote in remotes if remote.id in recovered]
+    tasks, outbox = lock_local_state([link.task_id for _, link in work])
+    for _, link in work:
+        link.task = tasks[link.task_id]
+    times = records_by_id(records)
+    for remote, link in work:
+        row = outbox.get(link.task_id)
+        plan = decide.pulled(remote, pair_of(ctx, link, row), me=me, statuses=ctx.statuses)
+        apply_plan(ctx, link, row, plan, record_times=times)
+    to_import = [
+        record
+        for remote, record in zip(remotes, records, strict=True)
+        if remote.id not in links
+        and remote.id not in recovered
+        and not remote.deleted
+        and not remote.archived
+        and remote.owner_id == me
+    ]
     if to_import:
         _import(ctx, to_import)
 
 
-_DELETED_STATES = (LinkState.REMOTE_DELETED, LinkState.LOCAL_DELETED)
+def records_by_id(records):
+    return {r["Id"]: r for r in records}
 
 
-def _needs_work(record: dict, link: TaskLink) -> bool:
-    """False when applying ``record`` to ``link`` would change nothing: an in-doubt create (the
-    match decides it), a deletion already known, or content equal to what was last synced (R9:
-    our own write coming back, or automation that only bumped SystemModstamp)."""
-    if link.state == LinkState.CREATING:
-        return False
-    if record.get("IsDeleted"):
-        return link.state not in _DELETED_STATES
-    if link.state in _DELETED_STATES:
-        return True  # restored from the recycle bin
-    snapshot = mapping.remote_snapshot(record)
-    return any(snapshot[f] != link.synced_remote.get(f) for f in mapping.REMOTE_FIELDS)
+def lock_local_state(task_ids) -> tuple[dict, dict]:
+    """The tasks and outbox rows a plan is decided from, locked until the page commits (R8).
+    Tasks first, then outbox rows, in id order: the web's edits take them in the same order."""
+    if not task_ids:
+        return {}, {}
+    tasks = {
+        task.pk: task
+        for task in ReminderTask.objects.select_for_update().filter(pk__in=task_ids).order_by("pk")
+    }
+    outbox = {
+        row.task_id: row
+        for row in OutboundChange.objects.select_for_update()
+        .filter(task_id__in=task_ids)
+        .order_by("task_id")
+    }
+    return tasks, outbox
+
+
+def pair_of(ctx: RunContext, link: TaskLink, row) -> decide.Pair:
+    task = link.task
+    return decide.Pair(
+        state=link.state,
+        synced_local=link.synced_local,
+        synced_remote=link.synced_remote,
+        local=mapping.local_snapshot(task),
+        local_deleted=task.deleted_at is not None,
+        changed_at={f: ctx.to_sf_clock(local_changed_at(task, f)) for f in mapping.LOCAL_FIELDS},
+        queued=decide.Queued(row.operation, tuple(row.fields or ())) if row is not None else None,
+    )
+
+
+def local_changed_at(task, field):
+    stamp = (task.field_changed_at or {}).get(field)
+    return parse_datetime(stamp) if stamp else task.modified_at
+
+
+# --- applying a plan ---------------------------------------------------------------------------
+
+
+def apply_plan(
+    ctx: RunContext, link, row, plan: decide.PullPlan, *, remote=None, record_times=None
+):
+    """Carry out what ``decide`` said for one pair; records conflicts and events."""
+    if plan.action == PullAction.SKIP:
+        return
+    task = link.task
+    for conflict in plan.conflicts:
+        _conflict(ctx, link, conflict)
+    if plan.drop_queued and row is not None:
+        row.delete()
+    elif plan.drop_fields and row is not None:
+        _drop_fields(row, plan.drop_fields)
+    if plan.action == PullAction.EDIT_MEETS_DELETE:
+        link.synced_remote = plan.synced_remote
+        link.save(update_fields=["synced_remote", "updated_at"])
+        return
+    if plan.action in (PullAction.REMOTE_DELETE, PullAction.REASSIGNED_AWAY):
+        _remove_locally(ctx, link, plan)
+        return
+    if plan.action == PullAction.RESTORE:
+        task_services.task_restore(task=task)
+        link.state = LinkState.SYNCED
+        ctx.run.pulled += 1
+        ctx.pulled(task=task, sf_id=link.sf_id, action=EventAction.UNDELETE)
+    if plan.updates:
+        before = mapping.local_snapshot(task)
+        task_services.task_update(
+            task=task,
+            from_sync=True,
+            **{f: mapping.as_model_value(f, v) for f, v in plan.updates.items()},
+        )
+        if plan.action == PullAction.UPDATE:
+            ctx.run.pulled += 1
+            ctx.pulled(
+                task=task,
+                sf_id=link.sf_id,
+                action=EventAction.UPDATE,
+                changes={f: [before[f], v] for f, v in plan.updates.items()},
+            )
+    link.synced_local = plan.synced_local
+    link.synced_remote = plan.synced_remote
+    record = (record_times or {}).get(link.sf_id) or {}
+    link.sf_system_modstamp = sf_datetime(record.get("SystemModstamp")) or link.sf_system_modstamp
+    link.sf_last_modified = sf_datetime(record.get("LastModifiedDate")) or link.sf_last_modified
+    link.last_synced_at = ctx.now()
+    link.save(
+        update_fields=[
+            "synced_local",
+            "synced_remote",
+            "sf_system_modstamp",
+            "sf_last_modified",
+            "last_synced_at",
+            "state",
+            "updated_at",
+        ]
+    )
+
+
+def _remove_locally(ctx: RunContext, link, plan) -> None:
+    """R6: deleted in Salesforce; R18: reassigned to someone else. The local task becomes a
+    tombstone (gone from every list), the link says why, and the user is told."""
+    task = link.task
+    reassigned = plan.action == PullAction.REASSIGNED_AWAY
+    if task.deleted_at is None:
+        task_services.task_delete(task=task, from_sync=True)
+        ctx.run.deleted += 1
+        action = EventAction.REASSIGNED if reassigned else EventAction.DELETE
+        ctx.pulled(task=task, sf_id=link.sf_id, action=action)
+    link.state = LinkState.REASSIGNED if reassigned else LinkState.REMOTE_DELETED
+    link.last_synced_at = ctx.now()
+    link.save(update_fields=["state", "last_synced_at", "updated_at"])
+
+
+def _drop_fields(row, fields) -> None:
+    """Salesforce's value won for these fields: the older local value must not be pushed."""
+    remaining = [f for f in row.fields if f not in fields]
+    if remaining or row.operation == OutboxOperation.CREATE:
+        row.fields = remaining
+        row.save(update_fields=["fields"])
+    else:
+        row.delete()
+
+
+def _conflict(ctx, link, conflict: decide.Conflict) -> None:
+    SyncConflict.objects.create(
+        user=ctx.user,
+        task=link.task,
+        run=ctx.run,
+        sf_id=link.sf_id or "",
+        field=conflict.field,
+        local_value=conflict.local_value,
+        remote_value=conflict.remote_value,
+        local_changed_at=ctx.from_sf_clock(conflict.local_at),
+        remote_changed_at=conflict.remote_at,
+        winner=conflict.winner,
+    )
+    ctx.run.conflicts += 1
+    side = "this app" if conflict.winner == decide.Winner.LOCAL else "Salesforce"
+    ctx.pulled(
+        task=link.task,
+        sf_id=link.sf_id,
+        action=EventAction.CONFLICT,
+        changes={conflict.field: [conflict.local_value, conflict.remote_value]},
+        message=f"{conflict.field}: {side} won",
+    )
+
+
+def apply_remote_delete(ctx: RunContext, link: TaskLink, row, *, removed_at=None) -> None:
+    """R6: a deletion learnt outside a pulled record (delete log, an edit's answer). The caller
+    holds the task and its outbox row under a lock."""
+    plan = decide.remote_deleted(pair_of(ctx, link, row), removed_at=removed_at or ctx.sf_now())
+    apply_plan(ctx, link, row, plan)
+
+
+def apply_deleted_ids(ctx: RunContext, sf_ids) -> None:
+    """Deletions learnt from sobjects/Task/deleted/ or an id reconciliation (R6, R7), applied to
+    this user's links only (R18)."""
+    sf_ids = list(sf_ids)
+    for start in range(0, len(sf_ids), 500):
+        chunk = sf_ids[start : start + 500]
+        with transaction.atomic():
+            ctx.guard()
+            links = list(
+                TaskLink.objects.filter(user=ctx.user, org_id=ctx.org_id, sf_id__in=chunk).exclude(
+                    state__in=[
+                        LinkState.RETIRED,
+                        LinkState.REASSIGNED,
+                        LinkState.REMOTE_DELETED,
+                        LinkState.LOCAL_DELETED,
+                    ]
+                )
+            )
+            tasks, rows = lock_local_state([link.task_id for link in links])
+            for link in links:
+                link.task = tasks[link.task_id]
+                apply_remote_delete(ctx, link, rows.get(link.task_id))
+            ctx.flush()
+
+
+# --- in-doubt creates (R10) ------------------------------------------------------------------
 
 
 def _match_in_doubt(ctx: RunContext, records, links, in_doubt: list[TaskLink]) -> dict:
-    """R10: Tasks this connection created whose ids we never recorded are the in-doubt creates,
-    created after we sent them, with the same key (SALESFORCE_TASK_EXTERNAL_ID_FIELD); failing
-    that, the same content; failing that, the same Subject (automation in the org, a flow or a
-    trigger, may have set another field between the create and this pull; its change then
-    arrives as a Salesforce edit, like any other). Each kind of match is made across the whole
-    page before the next, so two creates of one Subject are never swapped.
-    Returns {Salesforce id: link}; each link is linked to its record here."""
+    """R10: link the unknown records that are our creates whose answers were lost (decided by
+    ``decide.match_in_doubt``). Returns {Salesforce id: link}; each link is saved linked."""
     key_field = settings.SALESFORCE_TASK_EXTERNAL_ID_FIELD
-    unknown = [
-        (record, mapping.remote_snapshot(record), sf_datetime(record.get("CreatedDate")))
+    candidates = [
+        decide.Candidate(
+            id=record["Id"],
+            snapshot=mapping.remote_snapshot(record),
+            created_at=sf_datetime(record.get("CreatedDate")),
+            key_value=record.get(key_field) if key_field else None,
+        )
         for record in records
         if record["Id"] not in links
         and record.get("CreatedById") == ctx.sf_user_id
+        and record.get("OwnerId") == ctx.sf_user_id
         and record.get("CreatedDate")
         and not (record.get("IsArchived") and not record.get("IsDeleted"))
     ]
-    rules = [
-        lambda record, snapshot, link: snapshot == link.synced_remote,
-        lambda record, snapshot, link: snapshot["Subject"] == link.synced_remote.get("Subject"),
-    ]
-    if key_field:
-        rules.insert(
-            0,
-            lambda record, snapshot, link: (
-                bool(link.create_key) and record.get(key_field) == link.create_key
-            ),
+    if not candidates:
+        return {}
+    by_pk = {link.pk: link for link in in_doubt}
+    waiting = [
+        decide.InDoubt(
+            key=link.pk,
+            started_at=ctx.to_sf_clock(link.create_started_at),
+            sent=link.synced_remote,
+            create_key=link.create_key,
         )
+        for link in in_doubt
+    ]
     matched = {}
-    for same in rules:
-        for record, snapshot, created in unknown:
-            if not in_doubt:
-                return matched
-            if record["Id"] in matched:
-                continue
-            link = next(
-                (
-                    link
-                    for link in in_doubt
-                    if created >= link.create_started_at - timedelta(minutes=1)
-                    and same(record, snapshot, link)
-                ),
-                None,
-            )
-            if link is None:
-                continue
-            in_doubt.remove(link)
-            link.sf_id = record["Id"]
-            link.state = LinkState.SYNCED
-            link.create_started_at = link.resend_after = None
-            link.save(
-                update_fields=["sf_id", "state", "create_started_at", "resend_after", "updated_at"]
-            )
-            # The create's outbox row may be backing off after the lost response: it has landed,
-            # so let this run's push settle it now.
-            OutboundChange.objects.filter(task_id=link.task_id).update(not_before=None)
-            ctx.pulled(task=link.task, sf_id=link.sf_id, action="recovered_create")
-            matched[record["Id"]] = link
+    for sf_id, pk in decide.match_in_doubt(candidates, waiting, by_key=bool(key_field)).items():
+        link = by_pk[pk]
+        in_doubt.remove(link)
+        link.sf_id = sf_id
+        link.state = LinkState.SYNCED
+        link.create_started_at = link.resend_after = None
+        link.save(
+            update_fields=["sf_id", "state", "create_started_at", "resend_after", "updated_at"]
+        )
+        # The create's outbox row may be backing off after the lost response: it has landed,
+        # so let this run's push settle it now.
+        OutboundChange.objects.filter(task_id=link.task_id).update(not_before=None)
+        ctx.pulled(task=link.task, sf_id=sf_id, action=EventAction.RECOVERED_CREATE)
+        matched[sf_id] = link
     return matched
 
 
+# --- imports (R4, R5, R18) ---------------------------------------------------------------------
+
+
 def _import(ctx: RunContext, records: list[dict]) -> None:
-    """Create local tasks for Salesforce tasks never seen before (R4 import, R5 new tasks)."""
+    """Create local tasks for Salesforce tasks of this user never seen before (R4 import, R5 new
+    tasks, R18 a task reassigned to them)."""
     built = []
     for record in records:
         snapshot = mapping.remote_snapshot(record)
@@ -248,7 +429,9 @@ def _import(ctx: RunContext, records: list[dict]) -> None:
         except ValidationError as exc:
             # Bad input from Salesforce: this record fails with a clear message, the rest goes on.
             ctx.run.failed += 1
-            ctx.pulled(sf_id=record["Id"], action="import", ok=False, message=_messages(exc))
+            ctx.pulled(
+                sf_id=record["Id"], action=EventAction.IMPORT, ok=False, message=_messages(exc)
+            )
             continue
         built.append((record, snapshot, task))
     if not built:
@@ -274,188 +457,29 @@ def _import(ctx: RunContext, records: list[dict]) -> None:
         ]
     )
     for (record, _, _), task in zip(built, tasks, strict=True):
-        ctx.pulled(task=task, sf_id=record["Id"], action="import")
+        ctx.pulled(task=task, sf_id=record["Id"], action=EventAction.IMPORT)
     ctx.run.pulled += len(tasks)
+    _ask_previous_owners(ctx, [record["Id"] for record, _, _ in built])
+
+
+def _ask_previous_owners(ctx: RunContext, sf_ids) -> None:
+    """R18: a task imported here that another user's link still holds was reassigned from them;
+    their run is asked to go now, so it leaves their lists at once. Nothing of theirs is touched
+    by this run."""
+    from tasksync.sync.outbox import request_push
+
+    holders = set(
+        TaskLink.objects.filter(
+            org_id=ctx.org_id, sf_id__in=sf_ids, state__in=[LinkState.SYNCED, LinkState.FAILED]
+        )
+        .exclude(user=ctx.user)
+        .values_list("user_id", flat=True)
+    )
+    for user_id in holders:
+        transaction.on_commit(lambda user_id=user_id: request_push(user_id=user_id))
 
 
 def _messages(exc: ValidationError) -> str:
     if hasattr(exc, "message_dict"):
         return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
     return " ".join(exc.messages)
-
-
-def _apply_to_link(ctx: RunContext, record: dict, link: TaskLink, row) -> None:
-    if link.state == LinkState.CREATING:
-        return  # in doubt and not ours to judge here
-    task = link.task
-    if record.get("IsDeleted"):
-        if link.state not in (LinkState.REMOTE_DELETED, LinkState.LOCAL_DELETED):
-            apply_remote_delete(ctx, link, row, record)
-        return
-    if link.state in (LinkState.REMOTE_DELETED, LinkState.LOCAL_DELETED):
-        _restore(ctx, link, row)
-    snapshot = mapping.remote_snapshot(record)
-    modstamp = sf_datetime(record["SystemModstamp"])
-    last_modified = sf_datetime(record["LastModifiedDate"])
-    changed = [f for f in mapping.REMOTE_FIELDS if snapshot[f] != link.synced_remote.get(f)]
-    if not changed:
-        # R9: our own write coming back, or automation that only bumped SystemModstamp: nothing
-        # to do, and nothing written (the stored SystemModstamp is informational only).
-        return
-    if row is not None and row.operation == OutboxOperation.DELETE:
-        # R6: an edit that meets a delete is a conflict, and the delete stands. Remember the
-        # edit as seen, so a delete that has to wait (back-off) is not recorded again each poll.
-        _conflict(ctx, link, "deleted", True, False, ctx.now(), last_modified, "local")
-        link.synced_remote = snapshot
-        link.save(update_fields=["synced_remote", "updated_at"])
-        return
-    current = mapping.local_snapshot(task)
-    updates, changes = {}, {}
-    for remote_field in changed:
-        local_field = mapping.REMOTE_TO_LOCAL[remote_field]
-        link.synced_remote[remote_field] = snapshot[remote_field]
-        new = mapping.local_value(remote_field, snapshot, statuses=ctx.statuses)
-        if new is mapping.NOT_MAPPED:
-            continue  # R1 unmapped status or Low priority, R2 Subject: nothing changes here
-        if current[local_field] == new:
-            link.synced_local[local_field] = new
-            continue
-        if current[local_field] != link.synced_local.get(local_field):
-            # R8: changed on both sides since the last sync of this pair.
-            local_at = _local_changed_at(task, local_field)
-            won = conflicts.winner(local_at, last_modified)
-            _conflict(
-                ctx, link, local_field, current[local_field], new, local_at, last_modified, won
-            )
-            if won == "local":
-                continue
-        updates[local_field] = new
-        changes[local_field] = [current[local_field], new]
-        link.synced_local[local_field] = new
-    if updates:
-        task_services.task_update(
-            task=task,
-            from_sync=True,
-            **{f: mapping.as_model_value(f, v) for f, v in updates.items()},
-        )
-        if row is not None:
-            _drop_fields(row, updates)
-        ctx.run.pulled += 1
-        ctx.pulled(task=task, sf_id=link.sf_id, action="update", changes=changes)
-    link.sf_system_modstamp = modstamp
-    link.sf_last_modified = last_modified
-    link.last_synced_at = ctx.now()
-    link.save(
-        update_fields=[
-            "synced_local",
-            "synced_remote",
-            "sf_system_modstamp",
-            "sf_last_modified",
-            "last_synced_at",
-            "state",
-            "updated_at",
-        ]
-    )
-
-
-def _local_changed_at(task, field):
-    from django.utils.dateparse import parse_datetime
-
-    stamp = (task.field_changed_at or {}).get(field)
-    return parse_datetime(stamp) if stamp else task.modified_at
-
-
-def _drop_fields(row, fields) -> None:
-    """Salesforce's value won for these fields: the older local value must not be pushed."""
-    remaining = [f for f in row.fields if f not in fields]
-    if remaining or row.operation == OutboxOperation.CREATE:
-        row.fields = remaining
-        row.save(update_fields=["fields"])
-    else:
-        row.delete()
-
-
-def _conflict(ctx, link, field, local_value, remote_value, local_at, remote_at, won) -> None:
-    SyncConflict.objects.create(
-        user=ctx.user,
-        task=link.task,
-        run=ctx.run,
-        sf_id=link.sf_id or "",
-        field=field,
-        local_value=local_value,
-        remote_value=remote_value,
-        local_changed_at=local_at,
-        remote_changed_at=remote_at,
-        winner="local" if won == "local" else "salesforce",
-    )
-    ctx.run.conflicts += 1
-    ctx.pulled(
-        task=link.task,
-        sf_id=link.sf_id,
-        action="conflict",
-        changes={field: [local_value, remote_value]},
-        message=f"{field}: {'this app' if won == 'local' else 'Salesforce'} won",
-    )
-
-
-def apply_remote_delete(ctx: RunContext, link: TaskLink, row, record=None) -> None:
-    """R6: a Salesforce deletion removes the local task (a tombstone); an edit that meets it is
-    recorded as a conflict and the delete stands."""
-    task = link.task
-    removed_at = sf_datetime(record.get("SystemModstamp")) if record else ctx.now()
-    if row is not None:
-        if row.operation == OutboxOperation.UPDATE:
-            current = mapping.local_snapshot(task)
-            for field in row.fields:
-                _conflict(
-                    ctx,
-                    link,
-                    field,
-                    current[field],
-                    None,
-                    _local_changed_at(task, field),
-                    removed_at,
-                    "salesforce",
-                )
-        row.delete()
-    if task.deleted_at is None:
-        task_services.task_delete(task=task, from_sync=True)
-        ctx.run.deleted += 1
-        ctx.pulled(task=task, sf_id=link.sf_id, action="delete")
-    link.state = LinkState.REMOTE_DELETED
-    link.last_synced_at = ctx.now()
-    link.save(update_fields=["state", "last_synced_at", "updated_at"])
-
-
-def _restore(ctx: RunContext, link: TaskLink, row) -> None:
-    """R6 (beyond): a Salesforce task restored from the recycle bin comes back here."""
-    if row is not None and row.operation == OutboxOperation.DELETE:
-        row.delete()
-    task_services.task_restore(task=link.task)
-    link.state = LinkState.SYNCED
-    ctx.run.pulled += 1
-    ctx.pulled(task=link.task, sf_id=link.sf_id, action="undelete")
-
-
-def apply_deleted_ids(ctx: RunContext, sf_ids) -> None:
-    """Deletions learnt from sobjects/Task/deleted/ or an id reconciliation (R6, R7)."""
-    sf_ids = list(sf_ids)
-    for start in range(0, len(sf_ids), 500):
-        chunk = sf_ids[start : start + 500]
-        with transaction.atomic():
-            links = list(
-                TaskLink.objects.filter(org_id=ctx.org_id, sf_id__in=chunk)
-                .exclude(
-                    state__in=[LinkState.RETIRED, LinkState.REMOTE_DELETED, LinkState.LOCAL_DELETED]
-                )
-                .select_related("task")
-            )
-            rows = {
-                r.task_id: r
-                for r in OutboundChange.objects.select_for_update().filter(
-                    task_id__in=[link.task_id for link in links]
-                )
-            }
-            for link in links:
-                apply_remote_delete(ctx, link, rows.get(link.task_id))
-            ctx.flush()

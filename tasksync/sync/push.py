@@ -14,33 +14,35 @@ from django.utils import timezone
 
 from tasksync.bulk import insert_many, update_many
 from tasksync.models import (
+    EventAction,
     LinkState,
     OutboundChange,
-    OutboxOperation,
     OutboxState,
-    ReminderTask,
     TaskLink,
 )
 from tasksync.salesforce import errors
 from tasksync.salesforce.client import COLLECTION_LIMIT
-from tasksync.sync import mapping
+from tasksync.sync import decide, mapping
 from tasksync.sync.context import RunContext
+from tasksync.sync.decide import PushAction, SettleAction
+from tasksync.sync.pull import apply_remote_delete, lock_local_state
 
 logger = logging.getLogger(__name__)
 
-MAX_TRANSIENT_ATTEMPTS = 6
 # R10: how long a create sent without an answer may still be running in Salesforce, and commit.
-# Salesforce cancels a REST call after 10 minutes (reference S39b); one minute of margin.
+# Salesforce cancels a REST call that runs longer than 10 minutes ("Request Timeout", REST API
+# Developer Guide: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
+# errorcodes.htm); one minute of margin.
 IN_FLIGHT_LIMIT = timedelta(minutes=11)
 
 
 def backoff(attempts: int) -> timedelta:
-    """Exponential back-off with full jitter: ~30 s, 1 min, 2 min… capped at 30 min (R12)."""
-    ceiling = min(30 * 2 ** max(attempts - 1, 0), 1800)
-    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+    """R11/R12: the delay before the next try of a transient failure (``decide.backoff``)."""
+    return decide.backoff(attempts, jitter=random.random())
 
 
 def push(ctx: RunContext) -> None:
+    """Send this user's due outbox rows: what each becomes is ``decide.queued``'s call."""
     rows = list(
         OutboundChange.objects.filter(user=ctx.user, state=OutboxState.PENDING)
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=ctx.now()))
@@ -49,31 +51,38 @@ def push(ctx: RunContext) -> None:
     )
     links = {
         link.task_id: link
-        for link in TaskLink.objects.filter(task_id__in=[r.task_id for r in rows]).exclude(
-            state=LinkState.RETIRED
-        )
+        for link in TaskLink.objects.filter(
+            user=ctx.user, task_id__in=[r.task_id for r in rows]
+        ).exclude(state=LinkState.RETIRED)
     }
-    creates, updates, deletes = [], [], []
+    creates, updates, deletes, drops, never_landed = [], [], [], [], []
     for row in rows:
         link = links.get(row.task_id)
-        has_id = link is not None and link.sf_id
-        if row.operation == OutboxOperation.DELETE:
-            if has_id:
-                deletes.append((row, link))
-            elif link is None or link.create_started_at is None:
-                row.delete()  # never reached Salesforce: nothing to delete there
-            elif _create_cannot_land(ctx, link):
-                # Its create is no longer running and this run's pull did not find it: it never
-                # landed, so there is nothing to delete. Otherwise the delete waits for the pull.
-                row.delete()
-                link.state = LinkState.LOCAL_DELETED
-                link.create_started_at = link.resend_after = None
-                link.save(update_fields=["state", "create_started_at", "resend_after"])
-        elif has_id:
-            updates.append((row, link))
-        elif row.operation == OutboxOperation.CREATE and _may_send_create(ctx, link):
+        if link is not None and (link.org_id, link.sf_user_id) != (ctx.org_id, ctx.sf_user_id):
+            drops.append(row.pk)  # R17: nothing is pushed into another identity's tasks
+            continue
+        queued = decide.Queued(row.operation, tuple(row.fields or ()))
+        action = decide.queued(queued, _view(ctx, link))
+        if action == PushAction.CREATE:
             creates.append((row, link))
-        # An update of a task whose create is in doubt waits for the pull to resolve it (R10).
+        elif action == PushAction.UPDATE:
+            updates.append((row, link))
+        elif action == PushAction.DELETE:
+            deletes.append((row, link))
+        elif action == PushAction.DROP:
+            drops.append(row.pk)
+        elif action == PushAction.DROP_NEVER_LANDED:
+            never_landed.append((row, link))
+        # WAIT: an in-doubt create (or an update or delete of one) waits for the pull (R10).
+    if drops or never_landed:
+        with transaction.atomic():
+            ctx.guard()
+            OutboundChange.objects.filter(pk__in=drops + [r.pk for r, _ in never_landed]).delete()
+            # Its create is no longer running and this run's pull did not find it: it never
+            # landed, so there is nothing to delete.
+            TaskLink.objects.filter(pk__in=[link.pk for _, link in never_landed]).update(
+                state=LinkState.LOCAL_DELETED, create_started_at=None, resend_after=None
+            )
     # R13: pushes wait (stay queued) once the org reaches its API budget share.
     for batch in _chunks(creates):
         ctx.check_budget()
@@ -86,13 +95,15 @@ def push(ctx: RunContext) -> None:
         _push_deletes(ctx, batch)
 
 
-def _may_send_create(ctx: RunContext, link) -> bool:
-    """R10: a create in doubt (sent, never confirmed, not found by this run's pull) is sent again
-    only once the earlier request can no longer commit: otherwise a request still running in
-    Salesforce would land after the second one, and the task would exist twice."""
-    if link is None or link.create_started_at is None:
-        return True
-    return _create_cannot_land(ctx, link)
+def _view(ctx: RunContext, link) -> decide.Link | None:
+    if link is None:
+        return None
+    return decide.Link(
+        state=link.state,
+        has_sf_id=bool(link.sf_id),
+        create_sent=link.create_started_at is not None,
+        create_cannot_land=_create_cannot_land(ctx, link),
+    )
 
 
 def _create_cannot_land(ctx: RunContext, link) -> bool:
@@ -119,6 +130,7 @@ def _push_creates(ctx: RunContext, batch) -> None:
     # R10: record the intent before the call, in its own committed transaction. If the worker
     # dies or the response is lost, the link stays "in doubt" and the next pull matches it.
     with transaction.atomic():
+        ctx.guard()
         started = ctx.now()
         for i, (row, link) in enumerate(batch):
             values = mapping.local_snapshot(row.task)
@@ -156,6 +168,7 @@ def _push_creates(ctx: RunContext, batch) -> None:
     if results is None:
         return
     with transaction.atomic():
+        ctx.guard()
         landed = []
         for (row, link), result in zip(batch, results, strict=True):
             link.create_started_at = link.resend_after = None
@@ -164,12 +177,12 @@ def _push_creates(ctx: RunContext, batch) -> None:
                 link.state = LinkState.SYNCED
                 link.last_synced_at = ctx.now()
                 ctx.run.pushed += 1
-                ctx.pushed(task=row.task, sf_id=link.sf_id, action="create")
+                ctx.pushed(task=row.task, sf_id=link.sf_id, action=EventAction.CREATE)
                 landed.append((row, link, None, None))
             else:
                 # Salesforce answered for this record: it was not created.
                 link.state = LinkState.FAILED
-                _record_failure(ctx, row, link, _result_problem(result), action="create")
+                _record_failure(ctx, row, link, _result_problem(result), action=EventAction.CREATE)
         _write_links(
             [link for _, link in batch],
             ["sf_id", "state", "create_started_at", "resend_after", "last_synced_at"],
@@ -198,6 +211,7 @@ def _push_updates(ctx: RunContext, batch) -> None:
         payloads.append({"id": link.sf_id, **payload})
     if nothing_to_send:
         with transaction.atomic():
+            ctx.guard()
             _settle(nothing_to_send)
     if not sendable:
         return
@@ -207,7 +221,8 @@ def _push_updates(ctx: RunContext, batch) -> None:
     if results is None:
         return
     with transaction.atomic():
-        landed = []
+        ctx.guard()
+        landed, met_delete = [], []
         for (row, link, values, fields, payload), result in zip(sendable, results, strict=True):
             if result.get("success"):
                 link.synced_remote.update(
@@ -217,20 +232,18 @@ def _push_updates(ctx: RunContext, batch) -> None:
                 ctx.pushed(
                     task=row.task,
                     sf_id=link.sf_id,
-                    action="update",
+                    action=EventAction.UPDATE,
                     changes={f: [link.synced_local.get(f), values[f]] for f in fields},
                 )
                 landed.append((row, link, values, fields))
                 continue
             problem = _result_problem(result)
             if isinstance(problem, errors.AlreadyDeleted):
-                # R6: the edit met a deletion made in Salesforce; the delete stands.
-                from tasksync.sync.pull import apply_remote_delete
-
-                apply_remote_delete(ctx, link, row)
+                met_delete.append(link)
                 continue
-            _record_failure(ctx, row, link, problem, action="update")
+            _record_failure(ctx, row, link, problem, action=EventAction.UPDATE)
         _settle(landed)
+        _apply_remote_deletes(ctx, met_delete)
         ctx.flush()
 
 
@@ -244,6 +257,7 @@ def _push_deletes(ctx: RunContext, batch) -> None:
         return
     by_id = {r.get("id"): r for r in results if r.get("id")}
     with transaction.atomic():
+        ctx.guard()
         done_links, done_rows = [], []
         for index, (row, link) in enumerate(batch):
             result = by_id.get(link.sf_id) or results[index]
@@ -255,9 +269,9 @@ def _push_deletes(ctx: RunContext, batch) -> None:
                 done_links.append(link)
                 done_rows.append(row.pk)
                 ctx.run.deleted += 1
-                ctx.pushed(task=row.task, sf_id=link.sf_id, action="delete")
+                ctx.pushed(task=row.task, sf_id=link.sf_id, action=EventAction.DELETE)
             else:
-                _record_failure(ctx, row, link, problem, action="delete")
+                _record_failure(ctx, row, link, problem, action=EventAction.DELETE)
         TaskLink.objects.filter(pk__in=[link.pk for link in done_links]).update(
             state=LinkState.LOCAL_DELETED, last_synced_at=ctx.now()
         )
@@ -275,6 +289,7 @@ def _send(ctx: RunContext, batch, call):
         results = call() or []
     except errors.Transient as problem:
         with transaction.atomic():
+            ctx.guard()
             for row, _ in batch:
                 _back_off(ctx, row, problem)
             ctx.flush()
@@ -298,23 +313,19 @@ _LINK_FIELDS = ["org_id", "sf_user_id", "state", "synced_local", "synced_remote"
 
 
 def _settle(items, *, links_written: bool = False) -> None:
-    """These pushes landed: record what both sides now agree on, and drop each outbox row unless
-    the user changed the task again meanwhile (then the newer change stays queued). ``items`` are
-    (row, link, values, fields); values None means "the whole task as sent" (a create).
+    """These pushes landed: record what both sides now agree on, and let ``decide.settled`` say
+    what becomes of each task's outbox row as it is *now* (R6, R11): a delete or an edit saved
+    while the call was on the wire stays queued. ``items`` are (row, link, values, fields);
+    values None means "the whole task as sent" (a create).
 
-    Rows are re-read under a lock, so an edit saved while the call was in flight is never lost.
-    Three statements for the whole batch, whatever its size."""
+    Tasks and rows are re-read under a lock; three statements for the batch, whatever its size."""
     if not items:
         return
-    rows = {
-        r.pk: r
-        for r in OutboundChange.objects.select_for_update().filter(pk__in=[i[0].pk for i in items])
-    }
-    tasks = {t.pk: t for t in ReminderTask.objects.filter(pk__in=[i[0].task_id for i in items])}
+    tasks, rows = lock_local_state([i[0].task_id for i in items])
     now = timezone.now()
     links, drop, keep = [], [], []
     for row, link, values, fields in items:
-        current = rows.get(row.pk)
+        current = rows.get(row.task_id)
         if values is not None:
             for field in fields:
                 link.synced_local[field] = values[field]
@@ -324,26 +335,36 @@ def _settle(items, *, links_written: bool = False) -> None:
         link.state = LinkState.SYNCED
         link.updated_at = now
         links.append(link)
-        if current is None:
+        task = tasks.get(row.task_id)
+        if current is None or task is None:
             continue
-        fresh = mapping.local_snapshot(tasks[row.task_id])
-        remaining = [
-            f
-            for f in mapping.LOCAL_FIELDS
-            if fresh[f] != link.synced_local.get(f)
-            and f in (current.fields or mapping.LOCAL_FIELDS)
-        ]
-        if remaining:
-            current.operation = OutboxOperation.UPDATE
-            current.fields = remaining
+        verdict = decide.settled(
+            decide.Queued(current.operation, tuple(current.fields or ())),
+            local=mapping.local_snapshot(task),
+            synced_local=link.synced_local,
+        )
+        if verdict.action == SettleAction.KEEP:
+            current.operation = verdict.operation
+            current.fields = list(verdict.fields)
             current.state = OutboxState.PENDING
+            current.not_before = None
             keep.append(current)
-        else:
+        elif verdict.action == SettleAction.DROP:
             drop.append(current.pk)
     if not links_written:
         _write_links(links, _LINK_FIELDS)
     OutboundChange.objects.filter(pk__in=drop).delete()
-    OutboundChange.objects.bulk_update(keep, ["operation", "fields", "state"])
+    OutboundChange.objects.bulk_update(keep, ["operation", "fields", "state", "not_before"])
+
+
+def _apply_remote_deletes(ctx, links) -> None:
+    """R6: these edits met a deletion made in Salesforce; the delete stands."""
+    if not links:
+        return
+    tasks, rows = lock_local_state([link.task_id for link in links])
+    for link in links:
+        link.task = tasks[link.task_id]
+        apply_remote_delete(ctx, link, rows.get(link.task_id))
 
 
 def _record_failure(ctx, row, link, problem, *, action) -> None:
@@ -370,12 +391,25 @@ def _record_failure(ctx, row, link, problem, *, action) -> None:
 
 
 def _back_off(ctx, row, problem) -> None:
+    """R11: a transient failure is retried with capped back-off for a day before the change is
+    marked failed; meanwhile the user sees it retrying, with the last error."""
+    now = ctx.now()
     row.attempts += 1
     row.last_error = problem.message
     row.last_error_code = problem.code
-    if row.attempts >= MAX_TRANSIENT_ATTEMPTS:
-        row.state = OutboxState.FAILED  # bounded: surfaced to the user and admins (R11)
+    row.failing_since = row.failing_since or now
+    if decide.gives_up(row.failing_since, now):
+        row.state = OutboxState.FAILED  # surfaced to the user and admins (R11)
         ctx.run.failed += 1
     else:
-        row.not_before = ctx.now() + backoff(row.attempts)
-    row.save(update_fields=["attempts", "last_error", "last_error_code", "not_before", "state"])
+        row.not_before = now + backoff(row.attempts)
+    row.save(
+        update_fields=[
+            "attempts",
+            "last_error",
+            "last_error_code",
+            "failing_since",
+            "not_before",
+            "state",
+        ]
+    )

@@ -12,7 +12,14 @@ from datetime import timedelta
 
 from django.db import transaction
 
-from tasksync.models import LinkState, OutboundChange, OutboxOperation, OutboxState, TaskLink
+from tasksync.models import (
+    EventAction,
+    LinkState,
+    OutboundChange,
+    OutboxOperation,
+    OutboxState,
+    TaskLink,
+)
 from tasksync.sync import mapping
 from tasksync.sync import pull as pull_mod
 from tasksync.sync.context import RunContext
@@ -21,15 +28,17 @@ RESYNC_WINDOW = timedelta(days=15)
 
 
 def resync(ctx: RunContext) -> None:
-    since = ctx.now() - RESYNC_WINDOW
+    since = ctx.sf_now() - RESYNC_WINDOW
     soql = pull_mod.changes_query(ctx, since)
     for page in ctx.client.iter_pages(soql, include_deleted=True):
         records = page.get("records") or []
         with transaction.atomic():
+            ctx.guard()
+            # R18: this user's links only, whatever Salesforce returned.
             known = {
                 link.sf_id: link
                 for link in TaskLink.objects.filter(
-                    org_id=ctx.org_id, sf_id__in=[r["Id"] for r in records]
+                    user=ctx.user, org_id=ctx.org_id, sf_id__in=[r["Id"] for r in records]
                 )
                 .exclude(state__in=[LinkState.RETIRED, LinkState.CREATING])
                 .select_related("task")
@@ -47,6 +56,10 @@ def _queue_repair(ctx: RunContext, link: TaskLink, record: dict) -> None:
     task.refresh_from_db()
     if record.get("IsDeleted") or record.get("IsArchived"):
         return
+    if link.state != LinkState.SYNCED and link.state != LinkState.FAILED:
+        return  # deleted or reassigned just now by the apply above: nothing to repair
+    if record.get("OwnerId") not in (None, ctx.sf_user_id):
+        return  # R18: no longer this user's task
     remote = mapping.remote_snapshot(record)
     if task.deleted_at is not None:
         fields, operation = [], OutboxOperation.DELETE  # a local delete that never arrived
@@ -67,7 +80,12 @@ def _queue_repair(ctx: RunContext, link: TaskLink, record: dict) -> None:
         row.fields = sorted(set(row.fields) | set(fields))
     row.state, row.not_before, row.attempts = OutboxState.PENDING, None, 0
     row.save()
-    ctx.pulled(task=task, sf_id=link.sf_id, action="resync_repair", changes={f: [] for f in fields})
+    ctx.pulled(
+        task=task,
+        sf_id=link.sf_id,
+        action=EventAction.RESYNC_REPAIR,
+        changes={f: [] for f in fields},
+    )
 
 
 def _differs(ctx: RunContext, field: str, local: dict, remote: dict) -> bool:

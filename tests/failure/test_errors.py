@@ -1,8 +1,14 @@
 """R10–R12 against the emulator's fault injection: each error class gets its reaction, and both
 sides agree afterwards."""
 
+from datetime import timedelta
+
+import time_machine
+from django.utils import timezone
+
 from tasksync.models import OutboundChange, ReminderTask, SyncState, TaskLink
 from tasksync.services import tasks as services
+from tasksync.sync import budget
 from tasksync.sync.engine import sync_user
 from tasksync.sync.services import sync_retry_failed
 from tests.sync.conftest import link_of, remote, state_of
@@ -323,10 +329,34 @@ def test_the_org_over_its_api_limit_pauses_without_spinning(syncing, sf_emulator
     state = state_of(syncing)
     assert (state.phase, state.pause_reason) == ("paused", "over_limit")
     assert sf_emulator.api_call_total() == 1
+    # R13: the usage the 403 carried is recorded.
+    org = syncing.salesforce_connection.org
+    org.refresh_from_db()
+    assert (org.api_used, org.api_max) == (100, 100)
     sf_emulator.set_api_limit(15000, used=10)
-    resumed = _cycle(syncing)  # the dispatcher's later poll
+    later = timezone.now() + budget.RECOVERY_WAIT + timedelta(minutes=1)
+    with time_machine.travel(later, tick=False):
+        resumed = _cycle(syncing)  # the dispatcher's later poll
     assert resumed.outcome == "success"
     assert state_of(syncing).phase == "on"
+
+
+def test_over_the_limit_nothing_calls_the_org_but_a_staff_probe(syncing, sf_emulator):
+    # R12: after REQUEST_LIMIT_EXCEEDED, a local edit's push, a rep's "Sync now" and a manual
+    # run make no call until the budget can have recovered; a staff resync probes.
+    task = services.task_create(user=syncing, name="Call Ana")
+    sf_emulator.set_api_limit(100, used=100)
+    sf_emulator.reset_api_calls()
+    assert _cycle(syncing, "push").outcome == "failed"
+    assert sf_emulator.api_call_total() == 1
+    services.task_update(task=task, details="edited while over the limit")
+    for trigger in ("push", "manual", "poll"):
+        assert _cycle(syncing, trigger) is None, trigger
+    assert sf_emulator.api_call_total() == 1
+    assert OutboundChange.objects.filter(task=task).exists()  # kept, nothing lost (R11)
+    sf_emulator.set_api_limit(15000, used=10)
+    probe = _cycle(syncing, "resync")
+    assert probe.outcome == "success" and sf_emulator.api_call_total() > 1
 
 
 def test_a_rejected_record_is_marked_failed_and_the_rest_goes_on(syncing, run, sf_emulator):
@@ -398,17 +428,29 @@ def test_an_update_to_a_task_already_deleted_in_salesforce_reaches_the_goal(
     assert not OutboundChange.objects.filter(task=task).exists()
 
 
-def test_transient_failures_are_bounded_and_then_surfaced(syncing, sf_emulator):
-    # R11: after a bounded number of attempts the change is failed and shown, not dropped.
-    from tasksync.sync.push import MAX_TRANSIENT_ATTEMPTS
-
+def test_transient_failures_are_retried_for_a_day_and_then_surfaced(syncing, sf_emulator):
+    # R11: transient failures keep being retried, at most an hour apart, for at least 24 hours;
+    # meanwhile the change is pending with its last error; then it is failed and shown.
     task = services.task_create(user=syncing, name="Call Ana")
-    sf_emulator.inject_fault(method="POST", path="composite/sobjects", status=503, times=None)
-    for _ in range(MAX_TRANSIENT_ATTEMPTS):
-        OutboundChange.objects.update(not_before=None)
+    services.task_update(task=task, details="first")
+    run_pushes = 0
+    start = timezone.now()
+    sf_emulator.inject_fault(method="*", path="composite/sobjects", status=503, times=None)
+    moment = start
+    while moment < start + timedelta(hours=23):
+        with time_machine.travel(moment, tick=False):
+            _cycle(syncing, "push")
+        run_pushes += 1
+        row = OutboundChange.objects.get(task=task)
+        assert row.state == "pending", f"failed after {moment - start}"
+        assert row.last_error
+        assert row.not_before - moment <= timedelta(hours=1)
+        moment = row.not_before + timedelta(seconds=1)
+    assert run_pushes >= 20  # dozens of tries, not six
+    with time_machine.travel(start + timedelta(hours=24, minutes=1), tick=False):
         _cycle(syncing, "push")
     row = OutboundChange.objects.get(task=task)
-    assert row.state == "failed" and row.attempts == MAX_TRANSIENT_ATTEMPTS
+    assert row.state == "failed"
     assert SyncState.objects.get(user=syncing).enabled
 
 

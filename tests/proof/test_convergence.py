@@ -21,7 +21,12 @@ from tasksync.models import LinkState, OutboundChange, ReminderTask, SyncConflic
 from tasksync.services import tasks as services
 from tasksync.sync import mapping
 from tasksync.sync.services import sync_retry_failed
-from tests.proof.helpers import STATUSES, convergence_problems, fresh_connected_user
+from tests.proof.helpers import (
+    STATUSES,
+    convergence_problems,
+    forget_org_usage,
+    fresh_connected_user,
+)
 
 LONG = os.environ.get("TASKSYNC_LONG_PROPERTY_RUN") == "1"
 QUIET_WITHIN = 8
@@ -162,6 +167,8 @@ class Model:
             run = harness.cycle(self.user)
         finally:
             self.sf.clear_faults()
+            if fault == "over_limit":
+                forget_org_usage()  # R12: the next cycle comes after the budget recovered
         self.log.append(f"  -> {run.outcome} {run.summary()} {run.error[:120]}")
         if run.outcome in ("success", "partial"):
             # The pull of this run saw both edits: R8 says each is recorded.
@@ -241,6 +248,7 @@ class Model:
                 resend_after=timezone.now() - timedelta(seconds=1)
             )
             sync_retry_failed(user=self.user)
+            forget_org_usage()
             run = harness.cycle(self.user)
             self.log.append(f"settle {attempt}: {run.outcome} {run.summary()} {run.error[:200]}")
             quiet = (run.pulled, run.pushed, run.deleted, run.failed) == (0, 0, 0, 0)

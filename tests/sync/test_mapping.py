@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from tasksync.sync import conflicts, mapping
+from tasksync.sync import decide, mapping
 
 STATUSES = mapping.StatusMap()
 VALUES = {
@@ -79,9 +79,9 @@ def test_the_later_change_wins_and_a_tie_goes_to_salesforce():
     # R8
     early = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
     late = datetime(2026, 11, 28, 10, 1, tzinfo=UTC)
-    assert conflicts.winner(late, early) == "local"
-    assert conflicts.winner(early, late) == "salesforce"
-    assert conflicts.winner(early, early) == "salesforce"
+    assert decide.winner(late, early) == "local"
+    assert decide.winner(early, late) == "salesforce"
+    assert decide.winner(early, early) == "salesforce"
 
 
 def test_nul_characters_from_salesforce_are_dropped():
