@@ -1,6 +1,7 @@
 """Settings for tasksync, read from the environment (see .env.example for every variable)."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "django_htmx",
+    "axes",
     "accounts",
     "tasksync",
     "salesforce_emulator",
@@ -51,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # R17: sign-in throttling; last, so it sees the lockout raised by its backend.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tasksync.urls"
@@ -108,6 +112,21 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "command_center"
 LOGOUT_REDIRECT_URL = "login"
+# R17: sign-in (the app's and the admin's) is throttled by django-axes: after AXES_FAILURE_LIMIT
+# failed attempts for one username from one IP address, that pair is locked for
+# AXES_COOLOFF_MINUTES (a success before then resets the count). Locking the pair, not the
+# username alone, keeps a stranger from locking a rep out from everywhere. Staff unlock early
+# in the admin (Axes → Access attempts) or with `manage.py axes_reset_username <name>`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.auth_views.locked_out"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
+from accounts.auth_views import sign_out
 from tasksync import views
 
 urlpatterns = [
@@ -21,7 +24,9 @@ urlpatterns = [
     path("time-zone/detected/", views.time_zone_detected, name="time_zone_detected"),
     path("settings/", include("accounts.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", sign_out, name="logout"),
+    # Browsers ask for /favicon.ico on every page, the admin's too.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
