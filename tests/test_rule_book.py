@@ -122,9 +122,11 @@ def files():
     return list(_repo_text_files())
 
 
-def test_the_rule_book_has_one_section_per_rule_r1_to_r19_in_order():
+def test_the_rule_book_has_one_section_per_rule_from_r1_in_order():
+    # R1–R19 today; a new rule takes the next number, and no number is reused or skipped.
     numbers = [int(n) for n, _ in RULE_HEADING.findall(RULES.read_text(encoding="utf-8"))]
-    assert numbers == list(range(1, 20))
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert len(numbers) >= 19
 
 
 def test_rule_anchors_read_as_number_and_title():
