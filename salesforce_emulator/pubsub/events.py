@@ -140,12 +140,20 @@ class ChangeEventLog:
         # With no retained event of its own, the org's position is the bus's newest one.
         return (row["lo"] or 0, row["hi"] or latest["hi"] or 0)
 
-    def after(self, org_id: str, seq: int, limit: int) -> list[dict]:
-        return self.store.q(
-            f"SELECT seq, payload, change_type, record_id FROM {TABLE}"  # noqa: S608
-            " WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (org_id, seq, limit),
-        )
+    def after(self, org_id: str, seq: int, limit: int) -> tuple[list[dict], int]:
+        """The org's next events after `seq`, and the position reached: the last one's sequence,
+        or, with none, the bus's newest (read under the same lock, so no event of the org at or
+        before it is still to come)."""
+        with self.store.tx():
+            rows = self.store.q(
+                f"SELECT seq, payload, change_type, record_id FROM {TABLE}"  # noqa: S608
+                " WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (org_id, seq, limit),
+            )
+            if rows:
+                return rows, rows[-1]["seq"]
+            newest = self.store.q1(f"SELECT MAX(seq) AS hi FROM {TABLE}")["hi"] or 0  # noqa: S608
+            return rows, max(seq, newest)
 
     def poke(self) -> None:
         """Wake the waiting subscribers (new events, or new credit on a stream)."""

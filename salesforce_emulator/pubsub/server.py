@@ -267,7 +267,9 @@ class PubSubService(pb_grpc.PubSubServicer):
             if self.faults.take_break():
                 self._abort(context, broken, rpc_id)
             pending = subscription.pending
-            batch = self.log.after(org_id, cursor, min(pending, MAX_REQUESTED)) if pending else []
+            batch, reached = [], cursor
+            if pending:
+                batch, reached = self.log.after(org_id, cursor, min(pending, MAX_REQUESTED))
             events = []
             for event in batch:
                 cursor = event["seq"]
@@ -281,7 +283,7 @@ class PubSubService(pb_grpc.PubSubServicer):
                 subscription.spend(len(events))
                 yield pb.FetchResponse(
                     events=events,
-                    latest_replay_id=replay_id(max(cursor, self.log.bounds(org_id)[1])),
+                    latest_replay_id=replay_id(cursor),
                     rpc_id=rpc_id,
                     pending_num_requested=subscription.pending,
                 )
@@ -291,9 +293,10 @@ class PubSubService(pb_grpc.PubSubServicer):
                 continue
             if batch:
                 continue  # all dropped: look again at once
+            cursor = reached  # other orgs' events passed: a keep-alive reports the position
             if pending and time.monotonic() - last_sent >= self.faults.keepalive_seconds:
                 yield pb.FetchResponse(
-                    latest_replay_id=replay_id(max(cursor, self.log.bounds(org_id)[1])),
+                    latest_replay_id=replay_id(cursor),
                     rpc_id=rpc_id,
                     pending_num_requested=pending,
                 )

@@ -278,6 +278,9 @@ class OrgSubscriber:
             event = self._schema(consumer_event.event.schema_id).decode(
                 consumer_event.replay_id, consumer_event.event.payload
             )
+            if event.change_type == "OVERFLOW":
+                # Too many changes in one transaction for single events: pull everyone once.
+                self._catch_up("overflow event")
             links = _known_links(self.org_id, event.record_ids)
             echo = len(event.record_ids) == 1 and stream_hints.is_echo(
                 change_type=event.change_type,
@@ -307,6 +310,12 @@ class OrgSubscriber:
             )
         if response.events and self.subscription is not None:
             self.subscription.request(len(response.events))
+        elif not response.events and response.latest_replay_id:
+            # A keep-alive: every event up to its position has been handed on (responses come in
+            # order), so a quiet org's stored id stays inside the 72-hour window.
+            StreamState.objects.filter(org_id=self.org_id, lease_owner=self.owner).update(
+                replay_id=response.latest_replay_id.hex()
+            )
 
     # -- the long run ----------------------------------------------------------------------
     def attempt(self, *, until=None, timeout: float | None = None) -> float | None:

@@ -204,3 +204,59 @@ def test_the_committed_stubs_match_the_proto_and_both_copies_are_one_interface()
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_keep_alive_carries_the_latest_replay_id_while_events_are_owed(
+    api, pubsub_server, sf_emulator
+):
+    # "Subscribe RPC Method": an empty FetchResponse with latest_replay_id keeps the stream alive.
+    sf_emulator.create_task(Subject="Before")
+    pubsub_server.faults.keepalive_seconds = 0.2
+    first = pb.FetchRequest(topic_name=TOPIC, replay_preset=pb.EARLIEST, num_requested=5)
+    done = threading.Event()
+
+    def outgoing():
+        yield first
+        done.wait(10)
+
+    call = api.Subscribe(outgoing(), metadata=api.md, timeout=10)
+    responses = []
+    for response in call:
+        responses.append(response)
+        if not response.events:
+            break
+    done.set()
+    call.cancel()
+    keep_alive = responses[-1]
+    assert responses[0].events and keep_alive.pending_num_requested == 4
+    assert keep_alive.latest_replay_id == responses[0].events[-1].replay_id
+
+
+def test_a_delay_fault_holds_each_delivery(api, pubsub_server, sf_emulator):
+    import time
+
+    pubsub_server.faults.delay_seconds = 0.4
+    sf_emulator.create_task(Subject="Slow")
+    first = pb.FetchRequest(topic_name=TOPIC, replay_preset=pb.EARLIEST, num_requested=1)
+    started = time.monotonic()
+    _, events = _subscribe(api, n=1, first=first)
+    assert len(events) == 1 and time.monotonic() - started >= 0.4
+
+
+def test_another_topic_later_on_the_stream_is_refused(api, sf_emulator):
+    first = pb.FetchRequest(topic_name=TOPIC, num_requested=1)
+    other = pb.FetchRequest(topic_name="/data/ChangeEvents", num_requested=1)
+    assert _error(lambda: _subscribe(api, n=1, first=first, more=[other])) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "sfdc.platform.eventbus.grpc.subscription.fetch.topic.mismatch",
+    )
+
+
+def test_change_events_cannot_be_published_by_a_client(api):
+    request = pb.PublishRequest(
+        topic_name=TOPIC, events=[pb.ProducerEvent(id="e1", schema_id="x", payload=b"")]
+    )
+    response = api.Publish(request, metadata=api.md)
+    assert response.results[0].error.code == pb.PUBLISH
+    assert response.results[0].correlation_key == "e1"
+    assert api.GetTopic(pb.TopicRequest(topic_name=TOPIC), metadata=api.md).can_publish is False

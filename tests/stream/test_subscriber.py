@@ -202,3 +202,22 @@ def test_it_says_when_cdc_is_not_enabled_or_not_permitted(subscriber, pubsub_ser
     assert subscriber.attempt(timeout=1) == 60.0
     assert _stream(subscriber.org_id).health == StreamHealth.NOT_PERMITTED
     assert not stream_is_healthy(subscriber.org_id)
+
+
+def test_a_keep_alive_moves_the_stored_replay_id_of_a_quiet_org(
+    subscriber, pubsub_server, syncing, sf_emulator
+):
+    # R19: a quiet org's stored id follows the keep-alives, so it stays inside the 72 h window.
+    subscriber.open()
+    sf_emulator.create_task(Subject="Handled")
+    subscriber.process(until=lambda: subscriber.handed_on >= 1, timeout=10)
+    handled = _stream(subscriber.org_id).replay_id
+    other = sf_emulator.create_org("Other org")
+    stranger = sf_emulator.create_user(other["id"], "someone@other.example")
+    sf_emulator.create_task(Subject="Elsewhere", user_id=stranger["id"])
+    subscriber.close()
+    pubsub_server.faults.keepalive_seconds = 0.2
+    subscriber.open()
+    subscriber.process(until=lambda: _stream(subscriber.org_id).replay_id != handled, timeout=5)
+    assert _stream(subscriber.org_id).replay_id > handled
+    assert subscriber.handed_on == 1  # nothing of the other org was handed on
