@@ -121,6 +121,20 @@ def test_a_record_already_gone_means_the_goal_is_reached(code, message):
     assert (problem.code, problem.status, problem.message) == (code, 404, message)
 
 
+def test_a_bad_reference_is_a_rejection_never_a_deletion():
+    # R12: INVALID_CROSS_REFERENCE_KEY (an id the org does not know, or no access) marks the
+    # record failed; taking it for "already deleted" would tombstone a live task.
+    problem = errors.classify(
+        sf_error(
+            SalesforceMalformedRequest,
+            400,
+            body("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["OwnerId"]),
+        )
+    )
+    assert type(problem) is errors.RecordRejected
+    assert problem.fields == ["OwnerId"]
+
+
 def test_a_rejected_record_keeps_salesforces_message_and_fields():
     # R12: one record refused -> failed with Salesforce's own words.
     message = "Subject: data value too large: xxxx (max length=255)"
@@ -219,6 +233,7 @@ def test_any_simple_salesforce_error_class_is_read_by_its_status_and_body():
         ("STRING_TOO_LONG", errors.RecordRejected),
         ("DUPLICATES_DETECTED", errors.RecordRejected),
         ("FIELD_CUSTOM_VALIDATION_EXCEPTION", errors.RecordRejected),
+        ("INVALID_CROSS_REFERENCE_KEY", errors.RecordRejected),
     ],
 )
 def test_each_record_of_a_collection_is_classified_by_its_status_code(code, expected):
