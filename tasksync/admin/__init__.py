@@ -8,7 +8,13 @@ are written to Django's admin log. Tokens never appear here (R17).
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from tasksync.admin import audit, states, stream, tasks  # noqa: F401 - registers the admins
+from tasksync.admin import (  # noqa: F401 - registers the admins
+    audit,
+    conflicts,
+    states,
+    stream,
+    tasks,
+)
 
 admin.site.site_header = _("tasksync administration")
 admin.site.site_title = _("tasksync admin")

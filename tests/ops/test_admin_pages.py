@@ -25,10 +25,19 @@ def _url(model, view, *args):
 
 @pytest.fixture
 def everything(history):
-    """``history`` and a row of the models it does not fill (the org change stream, R19)."""
+    """``history`` and a row of the models it does not fill: the org change stream (R19) and a
+    failed sign-in (R17's throttling records it)."""
+    from django.test import Client
+
     from tasksync.models import StreamState
 
     StreamState.objects.create(org_id="00D000000000001AAA", message="<b>not markup</b>")
+    from axes.models import AccessFailureLog
+
+    Client().post(reverse("admin:login"), {"username": "root", "password": "wrong"})
+    AccessFailureLog.objects.create(
+        username="root", ip_address="127.0.0.1", user_agent="test", path_info="/admin/login/"
+    )
     return history
 
 
