@@ -198,9 +198,7 @@ def _push_updates(ctx: RunContext, batch) -> None:
     sendable, payloads, nothing_to_send = [], [], []
     for row, link in batch:
         values = mapping.local_snapshot(row.task)
-        fields = [
-            f for f in row.fields or mapping.LOCAL_FIELDS if values[f] != link.synced_local.get(f)
-        ]
+        fields = decide.update_fields(row.fields, values, link.synced_local)
         payload = mapping.update_payload(
             values, fields, template=ctx.template, statuses=ctx.statuses
         )
