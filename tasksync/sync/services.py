@@ -159,3 +159,63 @@ def sync_retry_failed(*, user) -> int:
     if count:
         sync_now(user=user, trigger=SyncTrigger.PUSH)
     return count
+
+
+def _paused_by(state: SyncState) -> str:
+    """Who paused the sync, from the admin's log of the "pause" action (R14), or ""."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    entry = (
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(SyncState),
+            object_id=str(state.pk),
+            change_message="Paused.",
+        )
+        .select_related("user")
+        .order_by("-action_time")
+        .first()
+    )
+    if entry is None:
+        return ""
+    return f"{entry.user.get_username()} on {entry.action_time:%Y-%m-%d %H:%M} UTC"
+
+
+def sync_skip_reason(*, user, trigger: str = SyncTrigger.MANUAL) -> str:
+    """Why a run of ``user`` with ``trigger`` does nothing right now, in an operator's words, or
+    "" when it would run (sync_user and resync print it; issue 14)."""
+    from accounts.models import SalesforceOrg
+    from tasksync.sync import budget
+
+    state = SyncState.objects.filter(user=user).first()
+    if state is None or not state.enabled:
+        return "sync is off for this user (they turn it on on their settings page)."
+    paused = state.phase == SyncPhase.PAUSED
+    if paused and state.pause_reason == PauseReason.STAFF and trigger != SyncTrigger.RESYNC:
+        who = _paused_by(state)
+        return (
+            f"sync is paused by staff{f' ({who})' if who else ''}; resume it in the admin "
+            "(Sync states → Resume), or run resync, which staff may run on a paused user."
+        )
+    if (
+        paused
+        and state.pause_reason == PauseReason.RECONNECT
+        and trigger
+        not in (
+            SyncTrigger.RESYNC,
+            SyncTrigger.MANUAL,
+        )
+    ):
+        return f"sync waits for the user to reconnect Salesforce ({state.message or 'no reason'})."
+    if state.lease_until and state.lease_until > timezone.now():
+        return (
+            "a sync of this user is already running (its lease lasts until "
+            f"{state.lease_until:%H:%M:%S} UTC); it goes round once more for this request."
+        )
+    org = SalesforceOrg.objects.filter(org_id=state.org_id).first() if state.org_id else None
+    if trigger != SyncTrigger.RESYNC and budget.org_must_wait(org):
+        return (
+            f"the org has used {org.api_used} of its {org.api_max} daily API calls; nothing calls "
+            "it until the budget can have recovered (resync forces one probe)."
+        )
+    return ""

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import User
 from tasksync.models import SyncTrigger
 from tasksync.sync.engine import sync_user
+from tasksync.sync.services import sync_skip_reason
 
 
 class Command(BaseCommand):
@@ -18,9 +19,9 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {username!r}.")
         run = sync_user(user_id=user.pk, trigger=self.trigger)
         if run is None:
-            raise CommandError(
-                f"Nothing ran: sync is off, paused, or already running for {username!r}."
-            )
+            # A skipped run changes nothing, so the state still shows why it was skipped.
+            reason = sync_skip_reason(user=user, trigger=self.trigger) or "it was skipped."
+            raise CommandError(f"Nothing ran for {username!r}: {reason}")
         self.stdout.write(f"{run.outcome}: {run.summary()}")
         if run.error:
             raise CommandError(run.error)
