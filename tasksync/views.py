@@ -43,6 +43,8 @@ def live_login_required(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated and not request.htmx:
+            return redirect_to_login(request.get_full_path())
         if not request.user.is_authenticated:
             response = HttpResponse(status=204)
             response["HX-Redirect"] = redirect_to_login(

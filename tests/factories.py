@@ -127,3 +127,22 @@ class SyncConflictFactory(DjangoModelFactory):
     local_value = "local"
     remote_value = "remote"
     winner = "salesforce"
+
+
+class NoticeFactory(DjangoModelFactory):
+    class Meta:
+        model = "tasksync.Notice"
+
+    user = factory.SubFactory(UserFactory)
+    task = factory.SubFactory(ReminderTaskFactory, user=factory.SelfAttribute("..user"))
+    task_name = factory.LazyAttribute(lambda n: n.task.name)
+    kind = "deleted"
+    key = factory.Sequence(lambda n: f"run:{n}:task:{n}")
+
+
+class ZoneChoiceFactory(DjangoModelFactory):
+    class Meta:
+        model = "tasksync.ZoneChoice"
+
+    user = factory.SubFactory(UserFactory)
+    zone = "Europe/Madrid"
