@@ -39,6 +39,7 @@ class TaskForm(forms.ModelForm):
     due_date = forms.DateField(
         label=_("Due date"),
         required=False,
+        help_text=_("Optional. Salesforce accepts dates from 1 January 1700 to 31 December 4000."),
         widget=forms.DateInput(
             attrs={
                 "type": "date",

@@ -77,6 +77,7 @@ def test_a_due_date_salesforce_cannot_hold_is_refused_with_a_clear_error(signed_
     assert response.status_code == 200
     html = response.content.decode()
     assert "Salesforce accepts due dates from 1 January 1700 to 31 December 4000" in html
+    assert 'min="1700-01-01"' in html and 'max="4000-12-31"' in html
     assert f'value="{due}"' in html and 'value="Far away"' in html
     assert not user.tasks.exists()
 
