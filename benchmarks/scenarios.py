@@ -12,9 +12,8 @@ import statistics
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from benchmarks import admin_pages, harness, live
@@ -284,23 +283,7 @@ def b3_idle(handle, small_tasks: int, large_conn, large_tasks: int, cycles: int)
 
 
 def _page(client, url: str, requests: int) -> dict:
-    client.get(url)  # warm the template cache and the connection
-    times, queries = [], []
-    for _ in range(requests):
-        with CaptureQueriesContext(connection) as captured:
-            response, elapsed = harness.timed(client.get, url)
-        if response.status_code != 200:
-            raise AssertionError(f"{url} answered {response.status_code}")
-        times.append(elapsed)
-        queries.append(len(captured.captured_queries))
-    return {
-        "queries": max(queries),
-        "queries_min": min(queries),
-        "median_ms": _median(times) * 1000,
-        "p95_ms": _p95(times) * 1000,
-        "requests": requests,
-        "bytes": len(response.content),
-    }
+    return admin_pages.timed_page(client, url, requests)
 
 
 def b5_pages(large_conn, large_tasks: int, small_conn, small_tasks: int, requests: int) -> dict:
