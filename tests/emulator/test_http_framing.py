@@ -76,6 +76,38 @@ def test_rest_and_collection_writes_sent_chunked_are_read(sf_emulator):
         "PATCH", f"{V}/sobjects/Task/TasksyncId__c/k2", {"Subject": "one"}, token=token
     )
     assert upsert_one.status == 201
+    composite = conn.json(
+        "POST",
+        f"{V}/composite",
+        {
+            "compositeRequest": [
+                {
+                    "method": "POST",
+                    "url": f"{V}/sobjects/Task",
+                    "referenceId": "a",
+                    "body": {"Subject": "cc"},
+                },
+                {"method": "DELETE", "url": f"{V}/sobjects/Task/@{{a.id}}", "referenceId": "b"},
+            ]
+        },
+        token=token,
+    )
+    assert [r["httpStatusCode"] for r in composite.json()["compositeResponse"]] == [201, 204]
+    batch = conn.json(
+        "POST",
+        f"{V}/composite/batch",
+        {
+            "batchRequests": [
+                {
+                    "method": "PATCH",
+                    "url": f"v59.0/sobjects/Task/{task_id}",
+                    "richInput": {"Subject": "b"},
+                }
+            ]
+        },
+        token=token,
+    )
+    assert batch.json()["results"][0]["statusCode"] == 204
     # A bodiless call on the same connection is still parsed from the right byte.
     query = conn.request("GET", f"{V}/query?q=SELECT+Id+FROM+Task", token=token)
     assert query.status == 200 and query.json()["totalSize"] == 4
