@@ -375,9 +375,10 @@ def _match_in_doubt(ctx: RunContext, records, links, in_doubt: list[TaskLink]) -
             key_value=record.get(key_field) if key_field else None,
         )
         for record in records
+        # Whoever owns it now: a lost create reassigned before this pull is still ours, to be
+        # linked and then let go (R18), never sent a second time.
         if record["Id"] not in links
         and record.get("CreatedById") == ctx.sf_user_id
-        and record.get("OwnerId") == ctx.sf_user_id
         and record.get("CreatedDate")
         and not (record.get("IsArchived") and not record.get("IsDeleted"))
     ]
