@@ -120,6 +120,28 @@ _FAILED_COUNT = Coalesce(
 NOTICES_SHOWN = 10
 
 
+def staff_pauser_for(*, state) -> str:
+    """Who paused the sync (R14): the staff member the admin's "pause" action logged, by name,
+    or "" when the pause came another way. Read only while a staff pause is on."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    entry = (
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(SyncState),
+            object_id=str(state.pk),
+            change_message="Paused.",
+        )
+        .select_related("user")
+        .order_by("-action_time")
+        .first()
+    )
+    if entry is None:
+        return ""
+    name = entry.user.get_full_name() or entry.user.get_username()
+    return _("%(name)s (administrator)") % {"name": name}
+
+
 def rep_status_for(*, user) -> RepStatus:
     """R14: trouble where the rep works. Two queries: the state (with the connection's state and
     the failed count folded in) and the unread notices."""
@@ -155,10 +177,13 @@ def rep_status_for(*, user) -> RepStatus:
         detail = _("Your changes wait here, nothing is lost, and nothing comes from Salesforce.")
         if state.message:
             detail = f"{detail} {_('Note from staff:')} “{state.message}”"
+        who = staff_pauser_for(state=state)
         troubles.append(
             Trouble(
                 "staff",
-                _("Sync is paused by an administrator."),
+                _("Sync is paused by %(who)s.") % {"who": who}
+                if who
+                else _("Sync is paused by an administrator."),
                 detail,
                 _("Ask your administrator to resume it: “Sync now” cannot lift this pause."),
             )

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tasksync import selectors
 from tasksync.forms import TaskForm
 from tasksync.live import live_region, live_response
-from tasksync.models import ReminderTask, TaskStatus
+from tasksync.models import ReminderTask, SyncState, TaskStatus
 from tasksync.services import notices as notice_services
 from tasksync.services import tasks as task_services
 from tasksync.services.zones import zone_from_browser
@@ -148,8 +148,13 @@ def sync_panel_context(request):
     from accounts.services import sync_availability
 
     status = selectors.sync_status_for(user=request.user)
+    paused_by = ""
+    if status.reason_code == "staff":
+        state = SyncState.objects.filter(user=request.user).first()
+        paused_by = selectors.staff_pauser_for(state=state) if state else ""
     return {
         "sync_status": status,
+        "paused_by": paused_by,
         "availability": sync_availability(user=request.user),
         "first_sync": selectors.first_sync_summary_for(user=request.user),
         "poll_seconds": settings.SYNC_POLL_SECONDS,

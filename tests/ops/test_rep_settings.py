@@ -63,6 +63,26 @@ def test_a_staff_pause_says_who_paused_and_what_to_do(user, signed_in):
     assert reverse("sync_now") not in html
 
 
+def test_a_pause_from_the_admin_names_the_administrator(syncing, client, admin_client):
+    # R14: "a paused state says who paused it": the admin's pause action is logged with its user.
+    from accounts.models import User
+
+    User.objects.filter(username="root").update(first_name="Sam", last_name="Ops")
+    state = SyncState.objects.get(user=syncing)
+    admin_client.post(
+        reverse("admin:tasksync_syncstate_changelist"),
+        {"action": "pause", "_selected_action": [state.pk]},
+    )
+    state.refresh_from_db()
+    assert (state.phase, state.pause_reason) == ("paused", "staff")
+    client.force_login(syncing)
+    html = _settings(client)
+    assert "Sam Ops (administrator) paused your sync." in html
+    assert "Sync is paused by Sam Ops (administrator)." in html
+    command_center = client.get(reverse("command_center")).content.decode()
+    assert "Sync is paused by Sam Ops (administrator)." in command_center
+
+
 def test_sync_on_is_said_in_plain_words(user, signed_in):
     SyncState.objects.create(user=user, enabled=True, phase="on", last_success_at=timezone.now())
     html = _settings(signed_in)
