@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import localtime
 
+from accounts import oauth
 from tasksync.admin.rules import RuleCitedAdmin
 
 INTEGER = IntegerField()
@@ -34,9 +35,11 @@ def _salesforce_link(user, sf_id):
     connection = _connection(user)
     if not sf_id:
         return "—"
-    if connection is None or not connection.instance_url:
+    # R17: only a trusted Salesforce instance URL is ever rendered as a link.
+    instance = oauth.safe_link(connection.instance_url) if connection is not None else ""
+    if not instance:
         return sf_id
-    url = f"{connection.instance_url.rstrip('/')}/{sf_id}"
+    url = f"{instance}/{sf_id}"
     return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, sf_id)
 
 
