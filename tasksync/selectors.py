@@ -176,7 +176,8 @@ def rep_status_for(*, user) -> RepStatus:
     elif reason == PauseReason.STAFF:
         detail = _("Your changes wait here, nothing is lost, and nothing comes from Salesforce.")
         if state.message:
-            detail = f"{detail} {_('Note from staff:')} “{state.message}”"
+            note = _("Note from staff:")
+            detail = f"{detail} {note} “{state.message}”"
         who = staff_pauser_for(state=state)
         troubles.append(
             Trouble(

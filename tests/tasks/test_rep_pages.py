@@ -192,3 +192,13 @@ def test_an_unknown_browser_zone_changes_nothing(signed_in, user):
     signed_in.post(reverse("time_zone_detected"), {"time_zone": "Mars/Olympus"})
     user.refresh_from_db()
     assert user.time_zone == "Europe/Madrid"
+
+
+def test_a_spanish_speaking_rep_reads_the_banner_and_overdue_in_spanish(signed_in, user):
+    user.language = "es"
+    user.save()
+    SyncState.objects.create(user=user, enabled=True, phase="paused", pause_reason="staff")
+    ReminderTaskFactory(user=user, due_date=date(2026, 11, 27))
+    html = _get(signed_in, "command_center")
+    assert "Un administrador ha pausado la sincronización." in html
+    assert "1 vencida" in html and "Vencidas" in _get(signed_in, "task_list")
