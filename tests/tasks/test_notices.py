@@ -128,3 +128,14 @@ def test_a_dismissed_notice_is_gone_and_another_user_cannot_dismiss_it(
     notice.refresh_from_db()
     assert notice.read_at is not None
     assert "Demo for Globex" not in client.get(reverse("command_center")).content.decode()
+
+
+def test_a_notice_escapes_markup_in_the_task_name(client, user):
+    # Task names come from Salesforce too: a notice renders them as text.
+    from tests.factories import NoticeFactory
+
+    NoticeFactory(user=user, task_name="<script>alert(1)</script>", task=None)
+    client.force_login(user)
+    html = client.get(reverse("command_center")).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
