@@ -94,9 +94,6 @@ def test_recording_the_same_batch_twice_keeps_one_notice(syncing, run, sf_emulat
     assert Notice.objects.filter(user=syncing).count() == 1
 
 
-@pytest.mark.xfail(
-    strict=False, reason="needs the engine's R18 'reassigned' pull event (lead, issue 14)"
-)
 def test_it_tells_the_rep_a_task_was_reassigned_to_someone_else(syncing, run, sf_emulator):
     # R18 + R14
     task = _synced_task(syncing, run, name="Hand over to Bea")
