@@ -19,7 +19,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks import harness
@@ -154,6 +154,8 @@ class OrgModel:
         pushing = _Background(lambda: harness.cycle(self.users[who], "push"))
         pushing.start()
         held = self.sf.wait_until_held(hold, timeout=10)
+        # A new task is always pushed by that run: its create must be the call held.
+        assert held or call != "create", "the create's call was never held"
         if held:
             if change == "delete":
                 self._delete(task)
@@ -279,6 +281,24 @@ class _Background(threading.Thread):
 
 
 @pytest.mark.django_db(transaction=True)
+@example(  # R6: a delete saved while the create is on the wire, the app clock ahead
+    ops=[("in_flight", "a", "create", "delete", 0), ("sync", "a", None)],
+    skew=timedelta(minutes=5),
+)
+@example(  # R11 + R18: an edit saved mid-push, then the task changes hands twice
+    ops=[
+        ("local_create", "a", 0),
+        ("sync", "a", None),
+        ("in_flight", "a", "edit", "edit", 0),
+        ("sf_reassign", 0, "b"),
+        ("sync", "b", None),
+        ("sf_reassign", 0, "outsider"),
+        ("sync", "a", None),
+        ("sf_delete", 0),
+        ("sf_undelete", 0),
+    ],
+    skew=timedelta(minutes=-5),
+)
 @settings(
     max_examples=400 if LONG else 12,
     deadline=None,
