@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from tasksync.models import StreamHealth, StreamState
-from tasksync.sync.stream import stream_is_healthy
+from tasksync.sync.stream_services import stream_is_healthy
 
 
 @admin.register(StreamState)

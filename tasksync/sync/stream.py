@@ -23,140 +23,33 @@ import queue
 import threading
 import time
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
-from tasksync.models import StreamHealth, StreamState, SyncState, SyncTrigger, TaskLink
+from tasksync.models import StreamHealth, StreamState, SyncState
 from tasksync.salesforce import pubsub
 from tasksync.sync import stream_hints
-from tasksync.sync.jobs_api import enqueue_sync
+from tasksync.sync.stream_services import (
+    known_links,
+    plus,
+    queue_owner_pulls,
+    stream_connection,
+    stream_is_healthy,
+    stream_lease_acquire,
+    stream_lease_release,
+    stream_lease_renew,
+    stream_mark,
+    streamable_orgs,
+)
+
+__all__ = ["OrgSubscriber", "run_subscribers", "stream_is_healthy", "stream_lease_acquire"]
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
 BATCH = 100  # events granted per FetchRequest (the documented maximum)
 _END = object()
-
-
-# -- health, read by the poll scheduler ---------------------------------------------------------
-def stream_is_healthy(org_id: str) -> bool:
-    """True while a subscriber holds the org's stream, says it is healthy and keeps beating."""
-    if not org_id:
-        return False
-    now = timezone.now()
-    fresh = now - timedelta(seconds=settings.SYNC_STREAM_LEASE_SECONDS)
-    return StreamState.objects.filter(
-        org_id=org_id,
-        health=StreamHealth.HEALTHY,
-        lease_until__gt=now,
-        heartbeat_at__gt=fresh,
-    ).exists()
-
-
-# -- the lease per org --------------------------------------------------------------------------
-def stream_lease_acquire(*, org_id: str, owner: str) -> bool:
-    StreamState.objects.get_or_create(org_id=org_id)
-    now = timezone.now()
-    until = now + timedelta(seconds=settings.SYNC_STREAM_LEASE_SECONDS)
-    return bool(
-        StreamState.objects.filter(org_id=org_id)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner))
-        .update(lease_owner=owner, lease_until=until, heartbeat_at=now)
-    )
-
-
-def stream_lease_renew(*, org_id: str, owner: str) -> bool:
-    """The heartbeat: False means another subscriber took the org over (our lease lapsed)."""
-    now = timezone.now()
-    until = now + timedelta(seconds=settings.SYNC_STREAM_LEASE_SECONDS)
-    return bool(
-        StreamState.objects.filter(org_id=org_id, lease_owner=owner).update(
-            lease_until=until, heartbeat_at=now
-        )
-    )
-
-
-def stream_lease_release(*, org_id: str, owner: str) -> None:
-    StreamState.objects.filter(org_id=org_id, lease_owner=owner).update(
-        lease_owner="", lease_until=None, health=StreamHealth.STOPPED, health_changed_at=None
-    )
-
-
-def _mark(org_id: str, owner: str, health: str, message: str = "") -> None:
-    rows = StreamState.objects.filter(org_id=org_id, lease_owner=owner)
-    was_healthy = rows.filter(health=StreamHealth.HEALTHY).exists()
-    rows.exclude(health=health).update(health=health, health_changed_at=timezone.now())
-    rows.update(message=message[:1000])
-    if was_healthy and health != StreamHealth.HEALTHY:
-        # Only on the way down: a stream that stays broken must not force polls faster than
-        # their own (budget-stretched, R13) interval.
-        polls_resume(org_id=org_id)
-
-
-def polls_resume(*, org_id: str) -> int:
-    """The stream is not carrying the org's changes: its users' next polls are due now, not at
-    the end of a safety-net interval (events may have been missed meanwhile)."""
-    return SyncState.objects.filter(
-        org_id=org_id, enabled=True, next_poll_at__gt=timezone.now()
-    ).update(next_poll_at=timezone.now())
-
-
-# -- handing events on --------------------------------------------------------------------------
-def queue_owner_pulls(*, org_id: str, sf_user_ids: set[str]) -> list[int]:
-    """Queue a targeted pull of these Salesforce users of the org: the users of tasksync whose
-    connection is that org and Salesforce user, with sync on. One call per event batch.
-
-    This is where the org pull (R19, one pull per org with an integration user) plugs in: with
-    it, this queues one org pull restricted to these owners instead of one run per user.
-    """
-    from accounts.models import SalesforceConnection
-
-    if not sf_user_ids:
-        return []
-    user_ids = list(
-        SalesforceConnection.objects.filter(
-            org__org_id=org_id,
-            sf_user_id__in=sorted(sf_user_ids),
-            user__sync_state__enabled=True,
-        ).values_list("user_id", flat=True)
-    )
-    for user_id in user_ids:
-        enqueue_sync(user_id=user_id, trigger=SyncTrigger.STREAM)
-    return user_ids
-
-
-def _known_links(org_id: str, record_ids) -> list[stream_hints.KnownLink]:
-    rows = TaskLink.objects.filter(org_id=org_id, sf_id__in=list(record_ids)).values(
-        "user_id", "sf_user_id", "state", "synced_remote"
-    )
-    return [stream_hints.KnownLink(**row) for row in rows]
-
-
-def stream_connection(org_id: str):
-    """The Salesforce connection the stream subscribes with: for now a connected user of the org
-    with sync on (the integration user of R19 will come first once it exists)."""
-    from accounts.models import ConnectionState, SalesforceConnection
-
-    return (
-        SalesforceConnection.objects.select_related("org")
-        .filter(org__org_id=org_id, state=ConnectionState.CONNECTED, user__sync_state__enabled=True)
-        .exclude(access_token=None)
-        .order_by("pk")
-        .first()
-    )
-
-
-def streamable_orgs() -> list[str]:
-    return sorted(
-        set(
-            SyncState.objects.filter(enabled=True)
-            .exclude(org_id="")
-            .values_list("org_id", flat=True)
-        )
-    )
 
 
 class OrgSubscriber:
@@ -231,7 +124,7 @@ class OrgSubscriber:
         logger.info("stream %s: catch-up pull of %d users (%s)", self.org_id, len(sf_users), why)
         queued = queue_owner_pulls(org_id=self.org_id, sf_user_ids=sf_users)
         StreamState.objects.filter(org_id=self.org_id).update(
-            pulls_queued=_plus("pulls_queued", len(queued))
+            pulls_queued=plus("pulls_queued", len(queued))
         )
 
     def close(self) -> None:
@@ -260,7 +153,7 @@ class OrgSubscriber:
             if item is _END:
                 raise pubsub.StreamBroken("the stream ended")
             if not healthy:
-                _mark(self.org_id, self.owner, StreamHealth.HEALTHY)
+                stream_mark(self.org_id, self.owner, StreamHealth.HEALTHY)
                 healthy = True
             if item is not None:
                 self._hand_on(item)
@@ -281,7 +174,7 @@ class OrgSubscriber:
             if event.change_type == "OVERFLOW":
                 # Too many changes in one transaction for single events: pull everyone once.
                 self._catch_up("overflow event")
-            links = _known_links(self.org_id, event.record_ids)
+            links = known_links(self.org_id, event.record_ids)
             echo = len(event.record_ids) == 1 and stream_hints.is_echo(
                 change_type=event.change_type,
                 changed_fields=event.changed_fields,
@@ -300,13 +193,13 @@ class OrgSubscriber:
             StreamState.objects.filter(org_id=self.org_id, lease_owner=self.owner).update(
                 replay_id=event.replay_id.hex(),
                 last_event_at=timezone.now(),
-                events_received=_plus("events_received", 1),
+                events_received=plus("events_received", 1),
             )
             self.handed_on += 1
         if echoes or queued:
             StreamState.objects.filter(org_id=self.org_id).update(
-                echoes_skipped=_plus("echoes_skipped", echoes),
-                pulls_queued=_plus("pulls_queued", len(queued)),
+                echoes_skipped=plus("echoes_skipped", echoes),
+                pulls_queued=plus("pulls_queued", len(queued)),
             )
         if response.events and self.subscription is not None:
             self.subscription.request(len(response.events))
@@ -330,21 +223,21 @@ class OrgSubscriber:
         except pubsub.ReplayIdRefused as exc:
             # Past the retention window: start again at LATEST, with a catch-up pull (open()).
             StreamState.objects.filter(org_id=self.org_id).update(replay_id="")
-            _mark(self.org_id, self.owner, StreamHealth.BROKEN, f"replay id refused: {exc}")
+            stream_mark(self.org_id, self.owner, StreamHealth.BROKEN, f"replay id refused: {exc}")
             return 0.0
         except pubsub.AuthFailed:
             return 0.0 if self._refresh_token() else 60.0
         except pubsub.TopicNotFound as exc:
-            _mark(self.org_id, self.owner, StreamHealth.NOT_ENABLED, str(exc))
+            stream_mark(self.org_id, self.owner, StreamHealth.NOT_ENABLED, str(exc))
             return 60.0
         except pubsub.NotPermitted as exc:
-            _mark(self.org_id, self.owner, StreamHealth.NOT_PERMITTED, str(exc))
+            stream_mark(self.org_id, self.owner, StreamHealth.NOT_PERMITTED, str(exc))
             return 60.0
         except LookupError as exc:
-            _mark(self.org_id, self.owner, StreamHealth.NO_CONNECTION, str(exc))
+            stream_mark(self.org_id, self.owner, StreamHealth.NO_CONNECTION, str(exc))
             return 60.0
         except (pubsub.PubSubError, OSError) as exc:
-            _mark(self.org_id, self.owner, StreamHealth.BROKEN, str(exc))
+            stream_mark(self.org_id, self.owner, StreamHealth.BROKEN, str(exc))
             return 2.0
         finally:
             self.close()
@@ -370,18 +263,12 @@ class OrgSubscriber:
             connection_refresh(connection=self.connection)
             return True
         except SalesforceProblem as exc:
-            _mark(self.org_id, self.owner, StreamHealth.NO_CONNECTION, str(exc))
+            stream_mark(self.org_id, self.owner, StreamHealth.NO_CONNECTION, str(exc))
             return False
 
 
 class LeaseLost(Exception):
     """Another subscriber holds the org now: stop without handing on more."""
-
-
-def _plus(field: str, n: int):
-    from django.db.models import F
-
-    return F(field) + n
 
 
 def _wait_beating(stop: threading.Event, seconds: float, org_id: str, owner: str) -> None:

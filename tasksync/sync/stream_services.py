@@ -1,0 +1,137 @@
+"""R19: the change stream's state and the services around it: health (read by the poll
+scheduler), the lease per org, the polls brought back when a stream goes down, and the targeted
+pulls an event asks for. The subscriber itself is tasksync/sync/stream.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from tasksync.models import StreamHealth, StreamState, SyncState, SyncTrigger, TaskLink
+from tasksync.sync import stream_hints
+from tasksync.sync.jobs_api import enqueue_sync
+
+
+# -- health, read by the poll scheduler ---------------------------------------------------------
+def stream_is_healthy(org_id: str) -> bool:
+    """True while a subscriber holds the org's stream, says it is healthy and keeps beating."""
+    if not org_id:
+        return False
+    now = timezone.now()
+    fresh = now - timedelta(seconds=settings.SYNC_STREAM_LEASE_SECONDS)
+    return StreamState.objects.filter(
+        org_id=org_id,
+        health=StreamHealth.HEALTHY,
+        lease_until__gt=now,
+        heartbeat_at__gt=fresh,
+    ).exists()
+
+
+# -- the lease per org --------------------------------------------------------------------------
+def stream_lease_acquire(*, org_id: str, owner: str) -> bool:
+    StreamState.objects.get_or_create(org_id=org_id)
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.SYNC_STREAM_LEASE_SECONDS)
+    return bool(
+        StreamState.objects.filter(org_id=org_id)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner))
+        .update(lease_owner=owner, lease_until=until, heartbeat_at=now)
+    )
+
+
+def stream_lease_renew(*, org_id: str, owner: str) -> bool:
+    """The heartbeat: False means another subscriber took the org over (our lease lapsed)."""
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.SYNC_STREAM_LEASE_SECONDS)
+    return bool(
+        StreamState.objects.filter(org_id=org_id, lease_owner=owner).update(
+            lease_until=until, heartbeat_at=now
+        )
+    )
+
+
+def stream_lease_release(*, org_id: str, owner: str) -> None:
+    StreamState.objects.filter(org_id=org_id, lease_owner=owner).update(
+        lease_owner="", lease_until=None, health=StreamHealth.STOPPED, health_changed_at=None
+    )
+
+
+def stream_mark(org_id: str, owner: str, health: str, message: str = "") -> None:
+    rows = StreamState.objects.filter(org_id=org_id, lease_owner=owner)
+    was_healthy = rows.filter(health=StreamHealth.HEALTHY).exists()
+    rows.exclude(health=health).update(health=health, health_changed_at=timezone.now())
+    rows.update(message=message[:1000])
+    if was_healthy and health != StreamHealth.HEALTHY:
+        # Only on the way down: a stream that stays broken must not force polls faster than
+        # their own (budget-stretched, R13) interval.
+        polls_resume(org_id=org_id)
+
+
+def polls_resume(*, org_id: str) -> int:
+    """The stream is not carrying the org's changes: its users' next polls are due now, not at
+    the end of a safety-net interval (events may have been missed meanwhile)."""
+    return SyncState.objects.filter(
+        org_id=org_id, enabled=True, next_poll_at__gt=timezone.now()
+    ).update(next_poll_at=timezone.now())
+
+
+# -- handing events on --------------------------------------------------------------------------
+def queue_owner_pulls(*, org_id: str, sf_user_ids: set[str]) -> list[int]:
+    """Queue a targeted pull of these Salesforce users of the org: the users of tasksync whose
+    connection is that org and Salesforce user, with sync on. One call per event batch.
+
+    This is where the org pull (R19, one pull per org with an integration user) plugs in: with
+    it, this queues one org pull restricted to these owners instead of one run per user.
+    """
+    from accounts.models import SalesforceConnection
+
+    if not sf_user_ids:
+        return []
+    user_ids = list(
+        SalesforceConnection.objects.filter(
+            org__org_id=org_id,
+            sf_user_id__in=sorted(sf_user_ids),
+            user__sync_state__enabled=True,
+        ).values_list("user_id", flat=True)
+    )
+    for user_id in user_ids:
+        enqueue_sync(user_id=user_id, trigger=SyncTrigger.STREAM)
+    return user_ids
+
+
+def known_links(org_id: str, record_ids) -> list[stream_hints.KnownLink]:
+    rows = TaskLink.objects.filter(org_id=org_id, sf_id__in=list(record_ids)).values(
+        "user_id", "sf_user_id", "state", "synced_remote"
+    )
+    return [stream_hints.KnownLink(**row) for row in rows]
+
+
+def stream_connection(org_id: str):
+    """The Salesforce connection the stream subscribes with: for now a connected user of the org
+    with sync on (the integration user of R19 will come first once it exists)."""
+    from accounts.models import ConnectionState, SalesforceConnection
+
+    return (
+        SalesforceConnection.objects.select_related("org")
+        .filter(org__org_id=org_id, state=ConnectionState.CONNECTED, user__sync_state__enabled=True)
+        .exclude(access_token=None)
+        .order_by("pk")
+        .first()
+    )
+
+
+def streamable_orgs() -> list[str]:
+    return sorted(
+        set(
+            SyncState.objects.filter(enabled=True)
+            .exclude(org_id="")
+            .values_list("org_id", flat=True)
+        )
+    )
+
+
+def plus(field: str, n: int):
+    return F(field) + n
