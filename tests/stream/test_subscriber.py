@@ -221,3 +221,20 @@ def test_a_keep_alive_moves_the_stored_replay_id_of_a_quiet_org(
     subscriber.process(until=lambda: _stream(subscriber.org_id).replay_id != handled, timeout=5)
     assert _stream(subscriber.org_id).replay_id > handled
     assert subscriber.handed_on == 1  # nothing of the other org was handed on
+
+
+def test_an_expired_token_is_refreshed_and_the_stream_resumes(subscriber, syncing, sf_emulator):
+    # R12 + R19: the Pub/Sub API refuses a dead token (service.auth.error): refresh, resubscribe.
+    connection = syncing.salesforce_connection
+    subscriber.open()
+    sf_emulator.create_task(Subject="Before")
+    subscriber.process(until=lambda: subscriber.handed_on >= 1, timeout=10)
+    subscriber.close()
+    before = connection.access_token
+    sf_emulator.expire_access_tokens()
+    sf_emulator.create_task(Subject="After the refresh")
+    assert subscriber.attempt(timeout=0.5) == 0.0
+    connection.refresh_from_db()
+    assert connection.access_token != before
+    subscriber.attempt(until=lambda: subscriber.handed_on >= 2, timeout=10)
+    assert _task_named(syncing, "After the refresh") is not None
