@@ -1,4 +1,5 @@
 from .notices import Notice, NoticeKind, ZoneChoice
+from .org_feed import FeedHealth, OrgFeed
 from .stream import StreamHealth, StreamState
 from .sync import (
     Direction,
@@ -23,9 +24,11 @@ from .tasks import ReminderTask, TaskOrigin, TaskPriority, TaskStatus
 __all__ = [
     "Direction",
     "EventAction",
+    "FeedHealth",
     "LinkState",
     "Notice",
     "NoticeKind",
+    "OrgFeed",
     "OutboundChange",
     "OutboxOperation",
     "OutboxState",

@@ -177,6 +177,7 @@ class SyncTrigger(models.TextChoices):
     MANUAL = "manual", _("Manual")
     RESYNC = "resync", _("Resync")
     STREAM = "stream", _("Change event")  # R19: a pull asked for by the change stream
+    ORG_PULL = "org_pull", _("Org pull")  # R19: a rep's share of the org's one pull
 
 
 class RunOutcome(models.TextChoices):
