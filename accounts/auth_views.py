@@ -1,5 +1,5 @@
-"""Sign-in pages around Django's own (R17): the page shown while sign-in is locked, sign-out by
-GET, and the rep's password change."""
+"""Sign-in pages around Django's own (R17): the page shown while sign-in is locked, sign-out, and
+the rep's password change."""
 
 from __future__ import annotations
 
@@ -27,17 +27,23 @@ def locked_out(request, original_response=None, credentials=None):
     )
 
 
-def sign_out(request):
-    """GET /logout/ (a bookmark, a typed URL) signs out too, rather than a blank 405: signing out
-    changes nothing but the visitor's own session, so it needs no CSRF token to be safe."""
-    if request.method == "POST":
-        return auth_views.LogoutView.as_view()(request)
-    if request.user.is_authenticated:
-        from django.contrib.auth import logout
+class SignOutView(auth_views.LogoutView):
+    """Sign-out by POST, as Django requires (a cross-site GET must not sign anyone out). A GET of
+    /logout/ (a bookmark, a typed URL) answers with a page holding the Sign out button, or the
+    sign-in page for a visitor who is signed out already, not a blank 405."""
 
-        logout(request)
+    http_method_names = ["get", "post", "options"]
+    template_name = "registration/logout_confirm.html"
+
+    def get(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(settings.LOGOUT_REDIRECT_URL)
+        return render(request, self.template_name)
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
         messages.info(request, _("You are signed out."))
-    return redirect(settings.LOGOUT_REDIRECT_URL)
+        return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

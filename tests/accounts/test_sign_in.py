@@ -89,20 +89,28 @@ def test_the_failure_limit_and_cool_off_come_from_settings(client, rep, settings
 
 
 # -- sign-out, password change, favicon ----------------------------------------------------------
-def test_a_get_of_logout_signs_out_and_shows_the_sign_in_page(client, rep):
-    # Issue 14: GET /logout/ used to answer a blank 405.
+def test_a_get_of_logout_answers_with_a_sign_out_page(client, rep):
+    # Issue 14: GET /logout/ used to answer a blank 405. It shows the Sign out button; it does
+    # not sign out by itself (a cross-site GET must not).
     client.force_login(rep)
-    response = client.get(reverse("logout"), follow=True)
+    response = client.get(reverse("logout"))
     assert response.status_code == 200
+    html = response.content.decode()
+    assert "Sign out of tasksync?" in html and 'method="post"' in html
+    assert client.session["_auth_user_id"] == str(rep.pk)
+
+
+def test_a_get_of_logout_when_signed_out_shows_the_sign_in_page(client, db):
+    response = client.get(reverse("logout"))
+    assert response.status_code == 302 and response["Location"] == LOGIN
+
+
+def test_signing_out_by_post_says_so(client, rep):
+    client.force_login(rep)
+    response = client.post(reverse("logout"), follow=True)
     assert response.redirect_chain[-1][0] == LOGIN
     assert "_auth_user_id" not in client.session
     assert "You are signed out." in response.content.decode()
-
-
-def test_logout_by_post_still_works(client, rep):
-    client.force_login(rep)
-    response = client.post(reverse("logout"))
-    assert response.status_code == 302 and "_auth_user_id" not in client.session
 
 
 def test_a_rep_changes_their_password_and_stays_signed_in(client, rep):
