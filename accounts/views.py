@@ -9,10 +9,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.forms import PreferencesForm, SyncSettingsForm
 from accounts.services import sync_availability
+from tasksync.rep_views import sync_panel, sync_panel_context
 from tasksync.selectors import sync_status_for
 from tasksync.services.zones import zone_chosen
 from tasksync.sync import services as sync_services
-from tasksync.views import sync_panel, sync_panel_context
 
 
 def _sync_form(request, data=None):

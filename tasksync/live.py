@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import wraps
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -63,3 +66,22 @@ def _wrap(region_id: str, url: str, inner: str, every) -> str:
         _version(inner),
         mark_safe(inner),  # noqa: S308 - rendered by our own template with autoescape on
     )
+
+
+def live_login_required(view):
+    """A live region's poll from a browser whose session ended: send the page to sign in
+    (htmx follows ``HX-Redirect``) instead of swapping the sign-in form into the region."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated and not request.htmx:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_authenticated:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = redirect_to_login(
+                request.headers.get("HX-Current-URL") or reverse("command_center")
+            ).url
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,10 +1,6 @@
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,11 +10,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tasksync import selectors
 from tasksync.forms import TaskForm
-from tasksync.live import live_region, live_response
-from tasksync.models import ReminderTask, SyncState, TaskStatus
-from tasksync.services import notices as notice_services
+from tasksync.live import live_login_required, live_region, live_response
+from tasksync.models import ReminderTask, TaskStatus
 from tasksync.services import tasks as task_services
-from tasksync.services.zones import zone_from_browser
 
 TASKS_PER_PAGE = 100
 
@@ -35,25 +29,6 @@ def _next_or(request, default):
     ):
         return target
     return default
-
-
-def live_login_required(view):
-    """A live region's poll from a browser whose session ended: send the page to sign in
-    (htmx follows ``HX-Redirect``) instead of swapping the sign-in form into the region."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated and not request.htmx:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_authenticated:
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = redirect_to_login(
-                request.headers.get("HX-Current-URL") or reverse("command_center")
-            ).url
-            return response
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _command_center_context(request):
@@ -138,107 +113,6 @@ def live_task_list(request):
         region_id="task-list-live",
         template="tasks/_task_list_body.html",
         context=_task_list_context(request),
-    )
-
-
-def sync_panel_context(request):
-    """R3, R14: the settings page's sync state: plain words, progress, the first sync's figures."""
-    from django.conf import settings
-
-    from accounts.services import sync_availability
-
-    status = selectors.sync_status_for(user=request.user)
-    paused_by = ""
-    if status.reason_code == "staff":
-        state = SyncState.objects.filter(user=request.user).first()
-        paused_by = selectors.staff_pauser_for(state=state) if state else ""
-    return {
-        "sync_status": status,
-        "paused_by": paused_by,
-        "availability": sync_availability(user=request.user),
-        "first_sync": selectors.first_sync_summary_for(user=request.user),
-        "poll_seconds": settings.SYNC_POLL_SECONDS,
-    }
-
-
-def sync_panel(request, context=None):
-    """The live region of the sync state; it polls every second while the first sync imports."""
-    context = context or sync_panel_context(request)
-    return live_region(
-        request,
-        region_id="sync-status",
-        url=reverse("live_sync_status"),
-        template="accounts/_sync_status.html",
-        context=context,
-        every=1 if context["sync_status"].importing else None,
-    )
-
-
-@require_GET
-@live_login_required
-def live_sync_status(request):
-    context = sync_panel_context(request)
-    return live_response(
-        request,
-        region_id="sync-status",
-        template="accounts/_sync_status.html",
-        context=context,
-        every=1 if context["sync_status"].importing else None,
-    )
-
-
-@require_GET
-@live_login_required
-def live_rep_status(request):
-    """The trouble banner and the notices, on every page of a rep's (R14)."""
-    return live_response(
-        request,
-        region_id="rep-status",
-        template="_rep_status.html",
-        context={
-            "rep": selectors.rep_status_for(user=request.user),
-            "next_url": request.headers.get("HX-Current-URL", ""),
-        },
-    )
-
-
-@require_POST
-@login_required
-def time_zone_detected(request):
-    """R16: the browser's zone, posted once per session by static/js/rep.js."""
-    zone_from_browser(user=request.user, zone=request.POST.get("time_zone", ""))
-    request.session["tasksync_zone_known"] = True
-    return HttpResponse(status=204)
-
-
-@require_POST
-@login_required
-def notice_dismiss(request, pk):
-    notice_services.notice_dismiss(user=request.user, notice_id=pk)
-    if request.htmx:
-        return live_rep_status_after_change(request)
-    return redirect(_next_or(request, "command_center"))
-
-
-@require_POST
-@login_required
-def notice_dismiss_all(request):
-    notice_services.notice_dismiss_all(user=request.user)
-    if request.htmx:
-        return live_rep_status_after_change(request)
-    return redirect(_next_or(request, "command_center"))
-
-
-def live_rep_status_after_change(request):
-    """After a dismiss from the page itself: the region as it is now."""
-    return HttpResponse(
-        live_region(
-            request,
-            region_id="rep-status",
-            url=reverse("live_rep_status"),
-            template="_rep_status.html",
-            context={"rep": selectors.rep_status_for(user=request.user)},
-        )
     )
 
 

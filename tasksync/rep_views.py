@@ -1,0 +1,114 @@
+"""The rep's side panels: the settings page's live sync state, the banner and notices region,
+dismissing notices, and the browser's time zone (R3, R14, R16)."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.services import sync_availability
+from tasksync import selectors
+from tasksync.live import live_login_required, live_region, live_response
+from tasksync.models import SyncState
+from tasksync.services import notices as notice_services
+from tasksync.services.zones import zone_from_browser
+from tasksync.views import _next_or
+
+
+def sync_panel_context(request):
+    """R3, R14: the settings page's sync state: plain words, progress, the first sync's figures."""
+    status = selectors.sync_status_for(user=request.user)
+    paused_by = ""
+    if status.reason_code == "staff":
+        state = SyncState.objects.filter(user=request.user).first()
+        paused_by = selectors.staff_pauser_for(state=state) if state else ""
+    return {
+        "sync_status": status,
+        "paused_by": paused_by,
+        "availability": sync_availability(user=request.user),
+        "first_sync": selectors.first_sync_summary_for(user=request.user),
+        "poll_seconds": settings.SYNC_POLL_SECONDS,
+    }
+
+
+def sync_panel(request, context=None):
+    """The live region of the sync state; it polls every second while the first sync imports."""
+    context = context or sync_panel_context(request)
+    return live_region(
+        request,
+        region_id="sync-status",
+        url=reverse("live_sync_status"),
+        template="accounts/_sync_status.html",
+        context=context,
+        every=1 if context["sync_status"].importing else None,
+    )
+
+
+@require_GET
+@live_login_required
+def live_sync_status(request):
+    context = sync_panel_context(request)
+    return live_response(
+        request,
+        region_id="sync-status",
+        template="accounts/_sync_status.html",
+        context=context,
+        every=1 if context["sync_status"].importing else None,
+    )
+
+
+@require_GET
+@live_login_required
+def live_rep_status(request):
+    """The trouble banner and the notices, on every page of a rep's (R14)."""
+    return live_response(
+        request,
+        region_id="rep-status",
+        template="_rep_status.html",
+        context={
+            "rep": selectors.rep_status_for(user=request.user),
+            "next_url": request.headers.get("HX-Current-URL", ""),
+        },
+    )
+
+
+@require_POST
+@login_required
+def time_zone_detected(request):
+    """R16: the browser's zone, posted once per session by static/js/rep.js."""
+    zone_from_browser(user=request.user, zone=request.POST.get("time_zone", ""))
+    request.session["tasksync_zone_known"] = True
+    return HttpResponse(status=204)
+
+
+@require_POST
+@login_required
+def notice_dismiss(request, pk):
+    notice_services.notice_dismiss(user=request.user, notice_id=pk)
+    if request.htmx:
+        return live_rep_status_after_change(request)
+    return redirect(_next_or(request, "command_center"))
+
+
+@require_POST
+@login_required
+def notice_dismiss_all(request):
+    notice_services.notice_dismiss_all(user=request.user)
+    if request.htmx:
+        return live_rep_status_after_change(request)
+    return redirect(_next_or(request, "command_center"))
+
+
+def live_rep_status_after_change(request):
+    """After a dismiss from the page itself: the region as it is now."""
+    return HttpResponse(
+        live_region(
+            request,
+            region_id="rep-status",
+            url=reverse("live_rep_status"),
+            template="_rep_status.html",
+            context={"rep": selectors.rep_status_for(user=request.user)},
+        )
+    )
