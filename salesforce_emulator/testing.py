@@ -10,6 +10,7 @@ verify= on every request instead.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import requests
 
 from .clock import parse_datetime
+from .control import PUBLIC, Control
 
 
 class CASession(requests.Session):
@@ -83,8 +85,32 @@ class _RemoteBackend:
         return payload["result"]
 
 
+# Control methods whose answer is a Salesforce dateTime string: the handle gives a datetime.
+_RETURNS_DATETIME = frozenset({"now", "set_now", "advance", "reset_clock"})
+
+
+def _keyword_arguments(signature: inspect.Signature, args: tuple, kwargs: dict) -> dict:
+    """The call's arguments by name, checked against the Control method's signature (so a wrong
+    call fails the same way in-process and over HTTP); **extra keywords are spread out."""
+    bound = signature.bind(None, *args, **kwargs)  # None stands for Control's `self`
+    out: dict = {}
+    for name, value in list(bound.arguments.items())[1:]:
+        if signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+            out.update(value)
+        else:
+            out[name] = value
+    return out
+
+
 class EmulatorHandle:
-    """What the `sf_emulator` fixture returns. All task back doors skip API accounting."""
+    """What the `sf_emulator` fixture returns. All task back doors skip API accounting.
+
+    Every public method of salesforce_emulator.control.Control is a method of the handle with
+    the same signature (`handle.create_task(Subject="x")`), forwarded to the in-process Control
+    or to /__emulator__/<name> of a separate process; the clock's answers come back as
+    datetimes. `demo` is the demo org/user/app as a Namespace. Besides: `session()`,
+    `salesforce()` and `tokens()` (issue_tokens with the demo user's defaults).
+    """
 
     def __init__(self, backend, api_url: str, login_url: str, ca_bundle: str) -> None:
         self._b = backend
@@ -95,8 +121,6 @@ class EmulatorHandle:
 
     @classmethod
     def in_process(cls, server) -> EmulatorHandle:
-        from .control import Control
-
         return cls(
             _LocalBackend(Control(server.emulator)),
             server.api_url,
@@ -115,13 +139,33 @@ class EmulatorHandle:
         """Any control method by name (see salesforce_emulator.control.Control)."""
         return self._b.call(name, **kwargs)
 
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name not in PUBLIC:
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+        method = getattr(Control, name)
+        signature = inspect.signature(method)
+
+        def forward(*args, **kwargs):
+            result = self._b.call(name, **_keyword_arguments(signature, args, kwargs))
+            return parse_datetime(result) if name in _RETURNS_DATETIME else result
+
+        forward.__name__ = forward.__qualname__ = name
+        forward.__doc__ = method.__doc__
+        forward.__signature__ = signature.replace(
+            parameters=list(signature.parameters.values())[1:]
+        )
+        return forward
+
+    def __dir__(self):
+        return sorted({*super().__dir__(), *PUBLIC})
+
     # -- clients ------------------------------------------------------------------------------
     def session(self) -> CASession:
         return CASession(self.ca_bundle)
 
     def tokens(self, user_id: str | None = None, scope: str = "api id refresh_token") -> dict:
         """Back door: a fresh token response for a user (demo user by default)."""
-        return self.call("issue_tokens", user_id=user_id, scope=scope)
+        return self.issue_tokens(user_id=user_id, scope=scope)
 
     def salesforce(self, session_id: str | None = None, version: str = "59.0"):
         """An unmodified simple_salesforce.Salesforce pointed at the emulator."""
@@ -131,233 +175,3 @@ class EmulatorHandle:
         return Salesforce(
             instance_url=self.api_url, session_id=token, version=version, session=self.session()
         )
-
-    # -- state --------------------------------------------------------------------------------
-    def reset(self) -> None:
-        self.call("reset")
-
-    def state(self) -> dict:
-        return self.call("state")
-
-    def add_callback_url(self, url: str, client_id: str | None = None) -> None:
-        self.call("add_callback_url", url=url, **({"client_id": client_id} if client_id else {}))
-
-    def api_calls(self) -> dict[str, int]:
-        return self.call("api_calls")
-
-    def api_call_total(self) -> int:
-        return self.call("api_call_total")
-
-    def reset_api_calls(self) -> None:
-        self.call("reset_api_calls")
-
-    def set_api_limit(
-        self,
-        max: int,
-        used: int | None = None,  # noqa: A002
-        org_id: str | None = None,
-    ) -> None:
-        self.call("set_api_limit", max=max, used=used, org_id=org_id)
-
-    def api_usage(self, org_id: str | None = None) -> dict:
-        return self.call("api_usage", org_id=org_id)
-
-    # -- faults -------------------------------------------------------------------------------
-    def inject_fault(
-        self,
-        method: str = "*",
-        path: str = ".*",
-        status: int = 500,
-        error_code: str | None = None,
-        message: str | None = None,
-        times: int | None = 1,
-        body: object = None,
-    ) -> dict:
-        return self.call(
-            "inject_fault",
-            method=method,
-            path=path,
-            status=status,
-            error_code=error_code,
-            message=message,
-            times=times,
-            body=body,
-        )
-
-    def drop_response(self, method: str = "*", path: str = ".*", times: int | None = 1) -> dict:
-        return self.call("drop_response", method=method, path=path, times=times)
-
-    def reject_records(self, **kwargs) -> dict:
-        return self.call("reject_records", **kwargs)
-
-    def hold_response(
-        self, method: str = "*", path: str = ".*", times: int | None = 1, **kwargs
-    ) -> dict:
-        """Matching calls commit, then wait to answer until `release(id)` (or clear_faults,
-        reset, or a 60 s safety timeout). Returns the hold, with its "id"."""
-        return self.call("hold_response", method=method, path=path, times=times, **kwargs)
-
-    def wait_until_held(self, id: int, timeout: float = 10.0) -> bool:  # noqa: A002
-        return self.call("wait_until_held", id=id, timeout=timeout)
-
-    def release(self, id: int) -> dict:  # noqa: A002
-        return self.call("release", id=id)
-
-    def set_latency(self, seconds: float, method: str = "*", path: str = ".*") -> None:
-        self.call("set_latency", seconds=seconds, method=method, path=path)
-
-    def set_network_model(self, latency_ms: float = 0.0, per_record_ms: float = 0.0) -> dict:
-        """Model the network: each Salesforce call costs latency_ms plus per_record_ms per record
-        returned or written. Cleared by reset(), not by clear_faults()."""
-        return self.call("set_network_model", latency_ms=latency_ms, per_record_ms=per_record_ms)
-
-    def network_model(self) -> dict:
-        return self.call("network_model")
-
-    def clear_faults(self) -> None:
-        self.call("clear_faults")
-
-    # -- tasks (back doors) -------------------------------------------------------------------
-    def create_task(self, **fields) -> dict:
-        return self.call("create_task", **fields)
-
-    def create_tasks(self, records: list[dict], **kwargs) -> list[str]:
-        return self.call("create_tasks", records_=records, **kwargs)
-
-    def update_task(self, task_id: str, **fields) -> dict:
-        return self.call("update_task", task_id=task_id, **fields)
-
-    def delete_task(self, task_id: str, when: dt.datetime | str | None = None) -> dict:
-        return self.call("delete_task", task_id=task_id, when=when)
-
-    def undelete_task(self, task_id: str) -> dict:
-        return self.call("undelete_task", task_id=task_id)
-
-    def get_task(self, task_id: str, include_deleted: bool = True) -> dict | None:
-        return self.call("get_task", task_id=task_id, include_deleted=include_deleted)
-
-    def tasks(
-        self, org_id: str | None = None, include_deleted: bool = True, include_archived: bool = True
-    ) -> list[dict]:
-        return self.call(
-            "tasks",
-            org_id=org_id,
-            include_deleted=include_deleted,
-            include_archived=include_archived,
-        )
-
-    def automation_touch(self, task_id: str, **fields) -> dict:
-        return self.call("automation_touch", task_id=task_id, **fields)
-
-    def archive_old(self, org_id: str | None = None) -> int:
-        return self.call("archive_old", org_id=org_id)
-
-    def run_maintenance(self, org_id: str | None = None) -> None:
-        self.call("run_maintenance", org_id=org_id)
-
-    # -- clock --------------------------------------------------------------------------------
-    def now(self) -> dt.datetime:
-        return parse_datetime(self.call("now"))
-
-    def set_now(self, when: dt.datetime | str, frozen: bool = False) -> dt.datetime:
-        return parse_datetime(self.call("set_now", when=when, frozen=frozen))
-
-    def advance(self, delta: dt.timedelta | float) -> dt.datetime:
-        return parse_datetime(self.call("advance", seconds=delta))
-
-    # -- orgs, tokens, picklists --------------------------------------------------------------
-    def set_refresh_rotation(self, enabled: bool, org_id: str | None = None) -> None:
-        self.call("set_refresh_rotation", enabled=enabled, org_id=org_id)
-
-    def set_access_token_lifetime(self, seconds: int, org_id: str | None = None) -> None:
-        self.call("set_access_token_lifetime", seconds=seconds, org_id=org_id)
-
-    def set_pkce_required(self, required: bool, client_id: str | None = None) -> None:
-        self.call(
-            "set_pkce_required",
-            required=required,
-            **({"client_id": client_id} if client_id else {}),
-        )
-
-    def expire_access_tokens(self, org_id: str | None = None) -> int:
-        return self.call("expire_access_tokens", org_id=org_id)
-
-    def revoke_refresh_tokens(self, org_id: str | None = None, user_id: str | None = None) -> int:
-        return self.call("revoke_refresh_tokens", org_id=org_id, user_id=user_id)
-
-    def revoke_token(self, token: str) -> None:
-        self.call("revoke_token", token=token)
-
-    def token_is_revoked(self, token: str) -> bool:
-        return self.call("token_is_revoked", token=token)
-
-    def token_is_valid(self, token: str) -> bool:
-        return self.call("token_is_valid", token=token)
-
-    def create_org(self, name: str, **kwargs) -> dict:
-        return self.call("create_org", name=name, **kwargs)
-
-    def create_user(
-        self,
-        org_id: str,
-        username: str,
-        password: str = "password",  # noqa: S107 - test users
-        display_name: str | None = None,
-        email: str | None = None,
-    ) -> dict:
-        return self.call(
-            "create_user",
-            org_id=org_id,
-            username=username,
-            password=password,
-            display_name=display_name,
-            email=email,
-        )
-
-    def create_connected_app(
-        self,
-        org_id: str,
-        client_id: str,
-        client_secret: str,
-        callback_urls: list[str],
-        pkce_required: bool = False,
-    ) -> dict:
-        return self.call(
-            "create_connected_app",
-            org_id=org_id,
-            client_id=client_id,
-            client_secret=client_secret,
-            callback_urls=callback_urls,
-            pkce_required=pkce_required,
-        )
-
-    def picklist(self, kind: str = "status", org_id: str | None = None) -> list[dict]:
-        return self.call("picklist", kind=kind, org_id=org_id)
-
-    def rename_status(
-        self, old: str, new: str, label: str | None = None, org_id: str | None = None
-    ) -> None:
-        self.call("rename_status", old=old, new=new, label=label, org_id=org_id)
-
-    def add_status(
-        self,
-        api_name: str,
-        is_closed: bool = False,
-        is_default: bool = False,
-        org_id: str | None = None,
-    ) -> None:
-        self.call(
-            "add_status",
-            api_name=api_name,
-            is_closed=is_closed,
-            is_default=is_default,
-            org_id=org_id,
-        )
-
-    def update_status(self, api_name: str, org_id: str | None = None, **values) -> None:
-        self.call("update_status", api_name=api_name, org_id=org_id, **values)
-
-    def rename_priority(
-        self, old: str, new: str, label: str | None = None, org_id: str | None = None
-    ) -> None:
-        self.call("rename_priority", old=old, new=new, label=label, org_id=org_id)
