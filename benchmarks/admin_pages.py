@@ -138,7 +138,9 @@ def timed_page(client, url: str, requests: int) -> dict:
     }
 
 
-def admin_urls(import_run_id: int | None, task_id: int | None = None) -> dict[str, str]:
+def admin_urls(
+    import_run_id: int | None, task_id: int | None = None, record_id: str = ""
+) -> dict[str, str]:
     """Every registered model's changelist, the health page, and the import's run page."""
     urls = {}
     for model in sorted(admin.site._registry, key=lambda m: m._meta.label):
@@ -152,7 +154,9 @@ def admin_urls(import_run_id: int | None, task_id: int | None = None) -> dict[st
         urls["one task's events"] = f"{events}?task__id__exact={task_id}"
         urls["one task's History"] = reverse("admin:tasksync_remindertask_history", args=[task_id])
     urls["events, failed only"] = f"{events}?ok__exact=0"
-    urls["events, searched by Salesforce id"] = f"{events}?q=00T0000010"
+    urls["events, searched by part of an id"] = f"{events}?q=00T0000010"
+    if record_id:
+        urls["events, searched by a whole record id"] = f"{events}?q={record_id}"
     if import_run_id is not None:
         urls["first import's run page"] = reverse(
             "admin:tasksync_syncrun_change", args=[import_run_id]
@@ -181,7 +185,14 @@ def b5_admin(large_conn, *, events: int, requests: int, log=print) -> dict:
     client = Client()
     client.force_login(root)
     task = large_conn.user.tasks.order_by("pk").first()
-    urls = admin_urls(import_run.pk if import_run else None, task.pk if task else None)
+    from tasksync.models import SyncEvent
+
+    record = SyncEvent.objects.filter(user=large_conn.user).exclude(sf_id="").order_by("pk").first()
+    urls = admin_urls(
+        import_run.pk if import_run else None,
+        task.pk if task else None,
+        record.sf_id if record else "",
+    )
     steps = []
     for size in (events // 10, events * 3 // 10, events):
         log(f"B5 admin: the log at {size:,} events…")

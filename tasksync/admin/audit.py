@@ -58,6 +58,8 @@ class SyncRunAdmin(SalesforceIdSearch, ReadOnlyAdmin):
     search_fields = SALESFORCE_SEARCH
     show_full_result_count = False
     record_id_field = None  # a run has no record of its own
+    search_own = ()
+    search_task = False
     rule = 14
 
     @admin.display(description=_("started"), ordering="started_at")
@@ -167,6 +169,7 @@ class TaskLinkAdmin(SalesforceIdSearch, ReadOnlyAdmin):
     list_select_related = ["task", "user__salesforce_connection"]
     list_filter = ["state", "last_synced_at"]
     search_fields = [*SALESFORCE_SEARCH, "sf_id", "org_id", "task__name"]
+    search_own = ("sf_id", "org_id", "sf_user_id")
     show_full_result_count = False
     rule = 10
     exclude = ["task"]

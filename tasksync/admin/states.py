@@ -59,6 +59,8 @@ class SyncStateAdmin(SalesforceIdSearch, ReadOnlyAdmin):
     search_fields = [*SALESFORCE_SEARCH, "org_id", "sf_user_id"]
     show_full_result_count = False
     record_id_field = None
+    search_own = ("org_id", "sf_user_id")
+    search_task = False
     rule = 14
     fields = [
         "user",

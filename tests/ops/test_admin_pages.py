@@ -363,3 +363,31 @@ def test_it_looks_a_pasted_salesforce_id_up_where_that_kind_of_id_lives(
     else:
         assert sorted(r.pk for r in rows) == sorted(mine.values_list("pk", flat=True))
     assert not [row for row in rows if row.user_id == other.pk]
+
+
+@pytest.mark.parametrize("model", [SyncRun, SyncEvent, SyncConflict, TaskLink, SyncState])
+def test_it_finds_by_words_what_djangos_own_search_finds(model, history, sf_connection):
+    # Issue 16 B5: the cheaper search has the meaning of Django's over the same fields.
+    link = TaskLink.objects.filter(user=history).exclude(sf_id="").first()
+    model_admin = admin.site._registry[model]
+    request = RequestFactory().get("/admin/")
+    request.user = history  # the search reads no permission
+    terms = [
+        "Call",
+        "forbidden task",
+        '"A forbidden"',
+        history.username[:3],
+        history.email.split("@")[1],
+        link.sf_id[:9],
+        sf_connection.org.org_id[3:12],
+        "Call nobody",
+        "zzz",
+    ]
+    for term in terms:
+        ours, _ = model_admin.get_search_results(request, model.objects.all(), term)
+        django, _ = admin.ModelAdmin.get_search_results(
+            model_admin, request, model.objects.all(), term
+        )
+        assert sorted(ours.values_list("pk", flat=True)) == sorted(
+            django.distinct().values_list("pk", flat=True)
+        ), term
