@@ -13,6 +13,15 @@ def sync_user(user_id: int, trigger: str = "poll"):
     return run_record.summary() if run_record else "skipped"
 
 
+def org_pull(org_id: str):
+    """R19: read the org's changes once for all its reps. Safe twice: a lease per org, and
+    applying a change twice changes nothing."""
+    from tasksync.sync.org_pull import org_pull as run
+
+    done = run(org_id=org_id)
+    return done if done is not None else "skipped"
+
+
 def dispatch_polls():
     """Queue each user's poll when it falls due, until the schedule queues the next dispatcher
     (tasksync.sync.dispatch says why one job stays on). Running it twice queues nobody twice."""

@@ -31,6 +31,9 @@ class RunContext:
     # Set once this run's pull has read everything since its cursor and matched the creates in
     # doubt against it (R10): only then may one that was not found be sent again.
     in_doubt_checked: bool = False
+    # When that pull started: an in-doubt create whose request was over by then, and that it did
+    # not find, never landed. None: this run's own start (the org feed's pull gives its own).
+    in_doubt_checked_at: object = None
 
     @property
     def template(self) -> str:

@@ -22,7 +22,7 @@ from tasksync.models import (
 )
 from tasksync.salesforce import errors
 from tasksync.salesforce.client import SalesforceClient, sf_datetime, soql_id
-from tasksync.sync import budget
+from tasksync.sync import budget, org_pull
 from tasksync.sync import pull as pull_mod
 from tasksync.sync import push as push_mod
 from tasksync.sync.context import IdentityChanged, RunContext
@@ -173,6 +173,9 @@ def _cycle(ctx: RunContext, *, resync: bool) -> None:
     elif resync:
         _detect_statuses(ctx)
         resync_cycle(ctx)
+    elif (feed := org_pull.feed_covering(state.org_id)) is not None:
+        # R19: the org's feed pulls for every rep; this run only reads what it will write.
+        org_pull.read_before_push(ctx, feed)
     else:
         pull_mod.pull(ctx)
         _pull_deletions(ctx)
@@ -368,10 +371,14 @@ def dispatch_due_polls(*, now=None) -> int:
     now += DISPATCH_TOLERANCE
     due, never_polled = poll_due_filters(now=now)
     batch = 500
+    # R19: the reps of an org whose feed carries its changes are pulled once, by the org.
+    covered = org_pull.covered_org_ids()
     with transaction.atomic():
+        org_pull.dispatch_due_org_pulls(now=now, org_ids=covered)
         claimed = list(
             SyncState.objects.select_for_update(skip_locked=True)
             .filter(due | never_polled, enabled=True)
+            .exclude(org_id__in=covered)
             .order_by(F("next_poll_at").asc(nulls_first=True), "pk")
             .values_list("pk", "user_id")
         )

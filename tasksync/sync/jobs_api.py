@@ -11,3 +11,13 @@ def enqueue_sync(*, user_id: int, trigger: str) -> None:
         task_name=f"sync-{trigger}-{user_id}",
         group="tasksync-sync",
     )
+
+
+def enqueue_org_pull(*, org_id: str) -> None:
+    """R19: one pull of the org's changes for all its reps."""
+    async_task(
+        "tasksync.jobs.org_pull",
+        org_id,
+        task_name=f"org-pull-{org_id}",
+        group="tasksync-sync",
+    )

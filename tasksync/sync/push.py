@@ -109,10 +109,9 @@ def _view(ctx: RunContext, link) -> decide.Link | None:
 def _create_cannot_land(ctx: RunContext, link) -> bool:
     """The in-doubt create's request is over, and the pull of this run, which started after
     that, would have found what it committed (a resync's read does not look for it)."""
+    checked_at = ctx.in_doubt_checked_at or ctx.run.started_at
     return (
-        ctx.in_doubt_checked
-        and link.resend_after is not None
-        and link.resend_after <= ctx.run.started_at
+        ctx.in_doubt_checked and link.resend_after is not None and link.resend_after <= checked_at
     )
 
 
