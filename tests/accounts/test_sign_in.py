@@ -166,3 +166,14 @@ def test_there_is_a_favicon(client, db):
     assert response["Location"].endswith("/static/favicon.ico")
     path = finders.find("favicon.ico")
     assert path and Path(path).read_bytes()[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_the_locked_page_speaks_the_visitors_language(client, rep, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        response = client.post(
+            LOGIN,
+            {"username": "rita", "password": "wrong password"},
+            HTTP_ACCEPT_LANGUAGE="es",
+        )
+    assert response.status_code == 429
+    assert "bloqueado durante 15 minutos" in response.content.decode()
