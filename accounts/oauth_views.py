@@ -79,16 +79,28 @@ def salesforce_connect(request):
                 "my_domain": data.get("my_domain", ""),
             },
         )
+    is_sandbox = data.get("environment") == "sandbox" or oauth.login_url_is_sandbox(login_url)
+    return _start(request, login_url=login_url, is_sandbox=is_sandbox, switching=switching)
+
+
+def _start(request, *, login_url, is_sandbox, switching, for_user=None, return_to=""):
     verifier, challenge = oauth.pkce_pair()
     state = oauth.new_state()
     request.session[SESSION_KEY] = {
         "state": state,
         "verifier": verifier,
         "login_url": login_url,
-        "is_sandbox": data.get("environment") == "sandbox" or oauth.login_url_is_sandbox(login_url),
+        "is_sandbox": is_sandbox,
         "confirm_switch": switching,
+        "for_user_id": for_user.pk if for_user is not None else None,
+        "return_to": return_to,
     }
-    logger.info("Salesforce connect started for user %s at %s", request.user.pk, login_url)
+    logger.info(
+        "Salesforce connect started by user %s for user %s at %s",
+        request.user.pk,
+        (for_user or request.user).pk,
+        login_url,
+    )
     # prompt=login lets the user sign in as someone else when switching accounts (Salesforce Help,
     # "OAuth 2.0 Web Server Flow for Web App Integration", cited in accounts/oauth.py).
     return redirect(
@@ -96,9 +108,37 @@ def salesforce_connect(request):
             login_url=login_url,
             state=state,
             code_challenge=challenge,
-            prompt="login" if switching else "",
+            prompt="login" if switching or for_user is not None else "",
         )
     )
+
+
+def connect_for(request, *, user, return_to: str):
+    """Staff connect another local account (an org's integration user, R19) through the same
+    flow: PKCE, state used once, tokens encrypted. The callback stores the grant for ``user``
+    and returns to ``return_to``. Only staff may; callers check it too."""
+    if not request.user.is_staff:
+        raise PermissionError("only staff connect another account")
+    login_url = oauth.configured_login_url()
+    return _start(
+        request,
+        login_url=login_url,
+        is_sandbox=oauth.login_url_is_sandbox(login_url),
+        switching=True,
+        for_user=user,
+        return_to=return_to,
+    )
+
+
+def _target(request, flow: dict):
+    """Whose grant this callback stores: the signed-in user's own, or (staff only) the account
+    the flow was started for."""
+    from accounts.models import User
+
+    user_id = flow.get("for_user_id")
+    if user_id and request.user.is_staff:
+        return User.objects.get(pk=user_id)
+    return request.user
 
 
 def _fail(request, message: str):
@@ -193,7 +233,8 @@ def _finish(request, *, flow: dict, token_response: dict):
             request,
             _("Salesforce did not tell us who you are. Nothing was saved; please try again."),
         )
-    connection = _connection_of(request.user)
+    target = _target(request, flow)
+    connection = _connection_of(target)
     if connection is not None and not flow["confirm_switch"]:
         same = (connection.org.org_id, connection.sf_user_id) == (
             identity["organization_id"],
@@ -211,7 +252,7 @@ def _finish(request, *, flow: dict, token_response: dict):
                 % {"new": identity["username"], "old": connection.username},
             )
     connection = connection_store(
-        user=request.user,
+        user=target,
         token_response=token_response,
         identity=identity,
         login_url=login_url,
@@ -220,7 +261,7 @@ def _finish(request, *, flow: dict, token_response: dict):
     messages.success(
         request, _("Salesforce is connected as %(username)s.") % {"username": connection.username}
     )
-    return redirect(_settings_url())
+    return redirect(flow.get("return_to") or _settings_url())
 
 
 @login_required

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from tasksync.admin import (  # noqa: F401 - registers the admins
     audit,
     conflicts,
+    feeds,
     states,
     stream,
     tasks,
