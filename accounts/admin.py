@@ -3,7 +3,23 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts import oauth
 from accounts.models import SalesforceConnection, SalesforceOrg, User
+
+
+@admin.display(description=_("instance URL"))
+def instance(obj):
+    """R17: a link only when the URL is a trusted Salesforce one (the admin would otherwise
+    render any stored URL field as a link); anything else is shown as escaped text."""
+    url = oauth.safe_link(obj.instance_url)
+    if url:
+        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, url)
+    return obj.instance_url or "—"
+
+
+@admin.display(description=_("login URL"))
+def login_host(obj):
+    return obj.login_url or "—"
 
 
 @admin.register(User)
@@ -21,10 +37,10 @@ class UserAdmin(DjangoUserAdmin):
 class SalesforceOrgAdmin(admin.ModelAdmin):
     """Read-only: orgs come from connections; the sync engine keeps their API usage (R13)."""
 
-    list_display = ["id", "org_id", "instance_url", "is_sandbox", "api_usage", "api_usage_at"]
+    list_display = ["id", "org_id", instance, "is_sandbox", "api_usage", "api_usage_at"]
     list_filter = ["is_sandbox"]
     search_fields = ["org_id", "instance_url"]
-    readonly_fields = ["org_id", "instance_url", "is_sandbox", "api_usage", "api_usage_at"]
+    readonly_fields = ["org_id", instance, "is_sandbox", "api_usage", "api_usage_at"]
     fields = readonly_fields
 
     @admin.display(description=_("API usage (24 h)"))
@@ -74,8 +90,8 @@ class SalesforceConnectionAdmin(admin.ModelAdmin):
         "username",
         "display_name",
         "email",
-        "instance_url",
-        "login_url",
+        instance,
+        login_host,
         "is_sandbox",
         "has_tokens",
         "token_version",

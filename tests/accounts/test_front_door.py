@@ -213,3 +213,27 @@ def test_reconnecting_the_same_salesforce_user_keeps_working(sf_connection, clie
     connection = SalesforceConnection.objects.get(user=sf_connection.user)
     assert sf_emulator.token_is_valid(connection.refresh_token)
     assert connection.is_usable
+
+
+# -- R17: nothing unvalidated is rendered as a link ------------------------------------------------
+def test_the_connection_admin_links_only_a_trusted_instance(sf_connection, admin_client):
+    from accounts.models import SalesforceOrg
+
+    pages = [
+        reverse("admin:accounts_salesforceconnection_change", args=[sf_connection.pk]),
+        reverse("admin:accounts_salesforceorg_change", args=[sf_connection.org.pk]),
+        reverse("admin:accounts_salesforceorg_changelist"),
+    ]
+    for page in pages:
+        assert f'href="{sf_connection.instance_url}"' in admin_client.get(page).content.decode()
+    # Stored before instance URLs were checked, or written behind the app's back:
+    SalesforceConnection.objects.filter(pk=sf_connection.pk).update(
+        instance_url="https://evil.example.com", login_url="https://evil.example.com"
+    )
+    SalesforceOrg.objects.filter(pk=sf_connection.org.pk).update(
+        instance_url="https://evil.example.com"
+    )
+    for page in pages:
+        html = admin_client.get(page).content.decode()
+        assert "https://evil.example.com" in html  # shown, as text
+        assert 'href="https://evil.example.com' not in html
