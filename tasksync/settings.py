@@ -171,6 +171,8 @@ LOGGING = {
     "loggers": {
         # urllib3 logs full URLs at DEBUG; those can carry OAuth codes. Keep it quiet.
         "urllib3": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; its warnings (failures, lockouts) are kept.
+        "axes": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
     },
 }
