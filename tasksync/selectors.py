@@ -102,6 +102,10 @@ class RepStatus:
     troubles: list
     notices: list
     pause_reason: str = ""
+    # R3: while the first sync imports, every page says how far it got.
+    importing: bool = False
+    progress_done: int = 0
+    progress_total: int = 0
 
 
 _CONNECTION_STATE = Subquery(
@@ -222,7 +226,15 @@ def rep_status_for(*, user) -> RepStatus:
             )
         )
     hold = "" if state.is_active else ("paused" if state.enabled else "off")
-    return RepStatus(hold=hold, troubles=troubles, notices=notices, pause_reason=reason)
+    return RepStatus(
+        hold=hold,
+        troubles=troubles,
+        notices=notices,
+        pause_reason=reason,
+        importing=state.enabled and state.phase == SyncPhase.FIRST_SYNC,
+        progress_done=state.progress_done,
+        progress_total=state.progress_total,
+    )
 
 
 @dataclass(frozen=True)

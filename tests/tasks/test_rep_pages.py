@@ -202,3 +202,13 @@ def test_a_spanish_speaking_rep_reads_the_banner_and_overdue_in_spanish(signed_i
     html = _get(signed_in, "command_center")
     assert "Un administrador ha pausado la sincronización." in html
     assert "1 vencida" in html and "Vencidas" in _get(signed_in, "task_list")
+
+
+def test_every_page_says_while_the_first_sync_imports(signed_in, user):
+    # R3: the import's progress is seen wherever the rep is, not only on the settings page.
+    SyncState.objects.create(
+        user=user, enabled=True, phase="first_sync", progress_done=12, progress_total=23
+    )
+    for page in ("command_center", "task_list"):
+        html = _get(signed_in, page)
+        assert "Importing your Salesforce tasks…" in html and "12 of 23" in html
