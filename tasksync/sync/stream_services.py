@@ -87,8 +87,15 @@ def queue_owner_pulls(*, org_id: str, sf_user_ids: set[str]) -> list[int]:
     it, this queues one org pull restricted to these owners instead of one run per user.
     """
     from accounts.models import SalesforceConnection
+    from tasksync.sync.org_pull import feed_covering
 
     if not sf_user_ids:
+        return []
+    if feed_covering(org_id) is not None:
+        # R19: the org's feed pulls for every rep at once: one pull, whatever the owners.
+        from tasksync.sync.jobs_api import enqueue_org_pull
+
+        enqueue_org_pull(org_id=org_id)
         return []
     user_ids = list(
         SalesforceConnection.objects.filter(
@@ -110,10 +117,16 @@ def known_links(org_id: str, record_ids) -> list[stream_hints.KnownLink]:
 
 
 def stream_connection(org_id: str):
-    """The Salesforce connection the stream subscribes with: for now a connected user of the org
-    with sync on (the integration user of R19 will come first once it exists)."""
+    """The Salesforce connection the stream subscribes with: the org's integration user when it
+    is connected and may subscribe (R19), else a connected user of the org with sync on."""
     from accounts.models import ConnectionState, SalesforceConnection
+    from tasksync.models import OrgFeed
+    from tasksync.sync.org_pull import integration_connection
 
+    feed = OrgFeed.objects.filter(org_id=org_id, can_subscribe=True).first()
+    integration = integration_connection(feed)
+    if integration is not None:
+        return integration
     return (
         SalesforceConnection.objects.select_related("org")
         .filter(org__org_id=org_id, state=ConnectionState.CONNECTED, user__sync_state__enabled=True)

@@ -117,3 +117,33 @@ def test_the_connect_and_check_buttons_are_posts_and_not_for_reps(sf_emulator, s
     staff = Client()
     staff.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
     assert staff.get(reverse("admin:tasksync_orgfeed_connect", args=[feed.pk])).status_code == 403
+
+
+def test_with_the_feed_a_change_event_brings_one_org_pull_under_the_integration_user(
+    subscriber, syncing, sf_emulator
+):
+    # R19: the stream subscribes with the integration user and each event queues the org's one
+    # pull (not a run per owner); the change reaches the rep within the event's handling.
+    from benchmarks import harness
+    from tasksync.models import ReminderTask, SyncRun
+    from tasksync.services import tasks as services
+    from tests.fixtures_sync import link_of
+
+    integration = harness.connect_user(sf_emulator)
+    OrgFeed.objects.create(
+        org_id=sf_emulator.demo.org_id,
+        integration_user=integration.user,
+        can_read_all=True,
+        can_subscribe=True,
+    )
+    task = services.task_create(user=syncing, name="Call Ana")
+    assert harness.cycle(syncing, "push").pushed == 1
+    subscriber.open()
+    assert subscriber.connection.user_id == integration.user.pk
+    sf_emulator.update_task(link_of(task).sf_id, Description="from Salesforce")
+    subscriber.process(
+        until=lambda: ReminderTask.objects.get(pk=task.pk).details == "from Salesforce",
+        timeout=10,
+    )
+    assert SyncRun.objects.filter(user=syncing, trigger="org_pull").exists()
+    assert not SyncRun.objects.filter(user=syncing, trigger="stream").exists()
