@@ -16,7 +16,11 @@ CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE") or shutil.which("chr
 
 pytest_plugins = [
     name
-    for name in ("salesforce_emulator.pytest_plugin", "tests.fixtures_salesforce")
+    for name in (
+        "salesforce_emulator.pytest_plugin",
+        "tests.fixtures_salesforce",
+        "tests.fixtures_sync",
+    )
     if importlib.util.find_spec(name)
 ]
 

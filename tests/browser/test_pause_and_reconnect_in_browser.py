@@ -12,7 +12,7 @@ from tasksync.sync.engine import sync_user
 from tasksync.sync.services import sync_enable
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
-from tests.sync.conftest import state_of
+from tests.fixtures_sync import state_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -17,7 +17,7 @@ from tasksync.services import tasks as task_services
 from tasksync.sync import services as sync_services
 from tasksync.sync.engine import sync_user
 from tests.conftest import PASSWORD
-from tests.sync.conftest import link_of
+from tests.fixtures_sync import link_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -203,3 +203,11 @@ def test_the_demo_connects_to_the_emulator_and_its_first_sync_imports_23_tasks(
     )
     expect(page.locator("#sync-phase")).to_have_text("On")
     assert still_the_same_document(page)
+
+
+def test_a_page_whose_session_ended_goes_to_sign_in_at_the_next_poll(page, user):
+    # Live regions never swap the sign-in form into a list: the whole page goes to sign in.
+    sign_in(page, user.username)
+    page.context.clear_cookies()
+    expect(page).to_have_url(re.compile(r"/login/\?next="), timeout=POLL_WAIT)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()

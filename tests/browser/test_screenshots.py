@@ -14,7 +14,7 @@ from tasksync.models import OutboundChange
 from tasksync.services import tasks as task_services
 from tasksync.sync import services as sync_services
 from tests.conftest import PASSWORD
-from tests.sync.conftest import link_of
+from tests.fixtures_sync import link_of
 
 FOLDER = os.environ.get("SCREENSHOTS", "")
 pytestmark = [

@@ -10,7 +10,7 @@ from accounts.models import SalesforceOrg
 from tasksync.models import OutboundChange, SyncState
 from tasksync.services import tasks as services
 from tasksync.sync.engine import dispatch_due_polls, poll_interval, sync_user
-from tests.sync.conftest import state_of
+from tests.fixtures_sync import state_of
 
 
 def test_every_response_updates_the_orgs_usage(syncing, run, sf_emulator):
@@ -45,7 +45,10 @@ def test_it_stops_at_the_share_without_extra_calls_then_resumes(syncing, run, sf
     assert OutboundChange.objects.filter(user=syncing).count() == 3
     state = state_of(syncing)
     assert (state.phase, state.pause_reason) == ("paused", "over_limit")
-    assert "500" in state.message or "1000" in state.message
+    assert state.message == (
+        "The org has used 500 of its 1000 daily API calls; tasksync stops at 50% and resumes"
+        " when the 24-hour budget recovers."
+    )
     spent = sf_emulator.api_call_total()
     assert spent <= 2
 

@@ -123,11 +123,11 @@ def test_two_worker_processes_never_sync_one_user_at_once_on_the_orm_broker(
     syncing, sf_emulator, monkeypatch
 ):
     runs = _race(syncing, sf_emulator, monkeypatch)
-    assert all(r.outcome in ("success", "partial") for r in runs)
+    assert {r.outcome for r in runs} == {"success"}  # no record failed on the way
 
 
 def test_the_redis_broker_runs_the_full_sync_across_workers(syncing, sf_emulator, monkeypatch):
     redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
     runs = _race(syncing, sf_emulator, monkeypatch, redis_url=redis_url)
-    assert all(r.outcome in ("success", "partial") for r in runs)
+    assert {r.outcome for r in runs} == {"success"}  # no record failed on the way
     assert settings.Q_CLUSTER["name"] == "tasksync"

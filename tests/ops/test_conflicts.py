@@ -7,8 +7,8 @@ from django.urls import reverse
 from tasksync.models import OutboundChange, SyncConflict
 from tasksync.services import tasks as task_services
 from tasksync.sync.conflict_services import ConflictNotApplicable, conflict_apply_other
+from tests.fixtures_sync import link_of, remote
 from tests.ops.conftest import make_conflict
-from tests.sync.conftest import link_of, remote
 
 CHANGELIST = "admin:tasksync_syncconflict_changelist"
 

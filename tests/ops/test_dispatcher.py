@@ -8,7 +8,7 @@ from django.utils import timezone
 from tasksync import jobs
 from tasksync.models import SyncRun, SyncState
 from tasksync.sync.dispatch import seconds_until_next_poll
-from tests.sync.conftest import state_of
+from tests.fixtures_sync import state_of
 
 
 def test_it_queues_a_poll_when_it_falls_due_within_its_run(syncing, settings):

@@ -9,7 +9,7 @@ from tasksync.services import tasks as task_services
 from tasksync.sync import services as sync_services
 from tasksync.sync.engine import sync_user
 from tests.fixtures_salesforce import connect_via_emulator
-from tests.sync.conftest import remote, state_of
+from tests.fixtures_sync import remote, state_of
 
 
 def _paused_by_staff(user):

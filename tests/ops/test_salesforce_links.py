@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts.models import SalesforceConnection
 from tasksync.services import tasks as task_services
-from tests.sync.conftest import link_of
+from tests.fixtures_sync import link_of
 
 LINKS = reverse("admin:tasksync_tasklink_changelist")
 

@@ -4,7 +4,6 @@ its faults can be set), settings pointed at it, and a subscriber for the demo or
 import pytest
 
 from tasksync.sync.stream import OrgSubscriber, stream_lease_acquire
-from tests.sync.conftest import rep, run, syncing, turn_on  # noqa: F401 - the sync fixtures
 
 
 @pytest.fixture
@@ -25,7 +24,7 @@ def stream_settings(salesforce_settings, pubsub_server):
 
 
 @pytest.fixture
-def subscriber(stream_settings, syncing):  # noqa: F811 - the fixture imported above
+def subscriber(stream_settings, syncing):
     """A subscriber holding the demo org's stream lease (not yet subscribed)."""
     org_id = syncing.salesforce_connection.org.org_id
     holder = OrgSubscriber(org_id, owner="test-subscriber")

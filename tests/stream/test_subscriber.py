@@ -8,7 +8,7 @@ from tasksync.models import ReminderTask, StreamHealth, StreamState, SyncRun, Sy
 from tasksync.services import tasks as services
 from tasksync.sync import engine
 from tasksync.sync.stream import OrgSubscriber, stream_is_healthy, stream_lease_acquire
-from tests.sync.conftest import link_of
+from tests.fixtures_sync import link_of
 
 
 def _task_named(user, name):

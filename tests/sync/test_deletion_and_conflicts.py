@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from tasksync.models import ReminderTask, SyncConflict
 from tasksync.services import tasks as services
-from tests.sync.conftest import link_of, remote
+from tests.fixtures_sync import link_of, remote
 
 
 def _synced_task(user, run, **fields):

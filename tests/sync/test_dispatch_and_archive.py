@@ -8,7 +8,7 @@ from django_q.models import Schedule
 from tasksync.models import ReminderTask, SyncRun, SyncState
 from tasksync.services import tasks as services
 from tasksync.sync.engine import dispatch_due_polls, reconcile_ids
-from tests.sync.conftest import link_of, sf_time
+from tests.fixtures_sync import link_of, sf_time
 
 
 def test_the_poll_schedule_is_created_by_a_migration(db):

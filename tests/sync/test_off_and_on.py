@@ -9,7 +9,7 @@ from tasksync.models import ReminderTask, SyncState, TaskLink
 from tasksync.services import tasks as services
 from tasksync.sync.engine import sync_user
 from tasksync.sync.services import sync_disable, sync_enable, sync_resync
-from tests.sync.conftest import ago, link_of, remote, sf_time, state_of
+from tests.fixtures_sync import ago, link_of, remote, sf_time, state_of
 
 
 def _synced_task(user, run, name="Call Ana"):

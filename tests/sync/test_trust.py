@@ -19,7 +19,7 @@ from tasksync.sync.engine import sync_user
 from tasksync.sync.services import sync_enable
 from tests.factories import UserFactory
 from tests.fixtures_salesforce import connect_via_emulator
-from tests.sync.conftest import link_of
+from tests.fixtures_sync import link_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ import pytest
 from tasksync.models import ReminderTask, TaskLink
 from tasksync.services import tasks as services
 from tests.factories import UserFactory
-from tests.sync.conftest import link_of, remote
+from tests.fixtures_sync import link_of, remote
 
 
 def test_a_local_task_created_while_sync_is_on_reaches_salesforce(syncing, run, sf_emulator):
@@ -177,7 +177,7 @@ def test_each_user_sees_only_their_own_org(syncing, run, sf_emulator):
 
 def test_an_idle_cycle_costs_the_same_with_thousands_of_tasks(rep, turn_on, run, sf_emulator):
     # R9/R13: after a quiet period an idle cycle makes its minimum reads, whatever the task count.
-    from tests.sync.conftest import ago, sf_time
+    from tests.fixtures_sync import ago, sf_time
 
     quiet = sf_time(ago(minutes=10))
     sf_emulator.create_tasks(

@@ -9,7 +9,7 @@ from django.utils import timezone
 from tasksync.models import Notice, NoticeKind, SyncEvent
 from tasksync.services import notices as notice_services
 from tasksync.services import tasks as services
-from tests.sync.conftest import link_of
+from tests.fixtures_sync import link_of
 
 pytestmark = pytest.mark.django_db
 

@@ -1,1 +1,0 @@
-from tests.sync.conftest import rep, run, syncing, turn_on  # noqa: F401 - shared fixtures

@@ -1,3 +1,0 @@
-"""The sync fixtures (a rep connected to the emulator, real runs) for the rep's pages' tests."""
-
-from tests.sync.conftest import rep, run, syncing, turn_on  # noqa: F401
