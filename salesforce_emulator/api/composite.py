@@ -8,7 +8,7 @@ with "Batch Request Body".
 /composite counts as ONE API call toward the org's limit whatever it holds (up to 25
 subrequests, at most 5 of them query/queryAll/queryMore or sObject Collections operations).
 /composite/batch charges each subrequest to the limit, as Salesforce documents.
-Subrequests run through the same handlers as top-level calls (api.handle), inside the
+Subrequests run through the same handlers as top-level calls (routing.handle), inside the
 top-level call's transaction, each in its own savepoint.
 """
 
@@ -19,12 +19,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import api
-from .records import RecordError
-from .web import Request, Response, sf_error
+from ..records import RecordError
+from ..web import Request, Response, sf_error
+from . import routing
+from .common import json_body, method_not_allowed
 
 if TYPE_CHECKING:
-    from .core import Emulator
+    from ..core import Emulator
 
 MAX_SUBREQUESTS = 25
 MAX_QUERY_OR_COLLECTION = 5
@@ -235,7 +236,7 @@ def _run(emu: Emulator, top: Request, user: dict, method: str, url: str, body, h
         port_kind=top.port_kind,
     )
     segs = req.segments
-    version, _kind, rest = api.classify(method, segs)
+    version, _kind, rest = routing.classify(method, segs)
     if segs[:2] != ["services", "data"] or version is None:
         return (
             404,
@@ -244,7 +245,7 @@ def _run(emu: Emulator, top: Request, user: dict, method: str, url: str, body, h
         )
     try:
         with emu.store.savepoint():
-            response = api.handle(emu, req, version, rest, user)
+            response = routing.handle(emu, req, version, rest, user)
             if response.status >= 400:
                 raise _Failed(response)
     except _Failed as failed:
@@ -281,8 +282,8 @@ def composite(emu: Emulator, req: Request, version: str, user: dict) -> Response
         base = f"/services/data/v{version}/composite"
         return Response.json({"batch": f"{base}/batch", "sobjects": f"{base}/sobjects"})
     if req.method != "POST":
-        return api._method_not_allowed(req.method, "GET,POST")
-    parsed = _parse_composite(api._json_body(req))
+        return method_not_allowed(req.method, "GET,POST")
+    parsed = _parse_composite(json_body(req))
     if isinstance(parsed, Response):
         return parsed
     subs, all_or_none = parsed
@@ -339,8 +340,8 @@ def batch(emu: Emulator, req: Request, version: str, user: dict) -> Response:
     """POST /composite/batch: independent subrequests, each committed on its own; each one is
     charged to the org's API limit (documented: "Each subrequest counts against rate limits")."""
     if req.method != "POST":
-        return api._method_not_allowed(req.method, "POST")
-    body = api._json_body(req)
+        return method_not_allowed(req.method, "POST")
+    body = json_body(req)
     if not isinstance(body, dict) or not isinstance(body.get("batchRequests"), list):
         return _request_error("The request body must contain a batchRequests array.")
     items = body["batchRequests"]

@@ -1,19 +1,20 @@
 """The query pre-filter (soql.prefilter + store.tasks(where=)) never changes a result.
 
 Every query here runs twice through the REST API, with the pre-filter on and with it off (every
-task of the org loaded and filtered in Python, as before), and both answers must be identical,
+task of the org loaded and filtered in Python), and both answers must be identical,
 order included. The data is full of traps: 15/18-char and mixed-case ids, null dates,
 timestamps equal to the literal, deleted and archived rows, irregular back-door values.
 """
 
 import datetime as dt
 import sqlite3
+from contextlib import contextmanager, nullcontext
 
 import pytest
 
-from salesforce_emulator import api, ids, soql
+from salesforce_emulator import ids, soql
 from salesforce_emulator.clock import Clock
-from salesforce_emulator.store import Store
+from salesforce_emulator.store import PREFILTER_COLUMNS, Store
 
 UTC = dt.UTC
 T = dt.datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -26,24 +27,51 @@ OWNER, TASK = ids.fixed_id(ids.USER_PREFIX, 1), ids.fixed_id(ids.TASK_PREFIX, 1)
 @pytest.fixture
 def emu(sf_emulator_server):
     if sf_emulator_server is None:
-        pytest.skip("needs the in-process emulator (the pre-filter switch is a module flag)")
+        pytest.skip("needs the in-process emulator (to switch the pre-filter off in its store)")
     return sf_emulator_server.emulator
 
 
-@pytest.fixture
-def loads(emu, monkeypatch):
-    """How many rows each query loaded from SQLite (store.tasks calls with a `where`)."""
-    seen: list[int] = []
-    real = Store.tasks
+@contextmanager
+def prefilter_off(emu):
+    """Every task column flagged irregular in every org: store.tasks then applies no condition
+    and loads the whole org (the product's own way of not pre-filtering a column); the flags
+    are put back as they were afterwards."""
+    before = emu.store.q("SELECT org_id, field FROM task_irregular")
+    with emu.store.tx():
+        for org in emu.store.orgs():
+            for column in PREFILTER_COLUMNS:
+                emu.store.x(
+                    "INSERT OR IGNORE INTO task_irregular VALUES (?, ?)", (org["id"], column)
+                )
+    try:
+        yield
+    finally:
+        with emu.store.tx():
+            emu.store.x("DELETE FROM task_irregular")
+            for row in before:
+                emu.store.x(
+                    "INSERT INTO task_irregular VALUES (?, ?)", (row["org_id"], row["field"])
+                )
 
-    def spy(self, org_id, where=()):
-        rows = real(self, org_id, where)
-        if where:
-            seen.append(len(rows))
-        return rows
 
-    monkeypatch.setattr(Store, "tasks", spy)
-    return seen
+def switched(emu, prefilter: bool):
+    return nullcontext() if prefilter else prefilter_off(emu)
+
+
+@contextmanager
+def task_selects(emu):
+    """The SELECTs of tasks that SQLite ran meanwhile, as it ran them (values bound in)."""
+    seen: list[str] = []
+
+    def trace(sql: str) -> None:
+        if sql.startswith("SELECT * FROM tasks WHERE"):
+            seen.append(sql)
+
+    emu.store.conn.set_trace_callback(trace)
+    try:
+        yield seen
+    finally:
+        emu.store.conn.set_trace_callback(None)
 
 
 @pytest.fixture
@@ -76,16 +104,16 @@ def org(sf_emulator):
     return {"demo": demo, "other": other, "mine": mine, "theirs": theirs, "old": old["Id"]}
 
 
-def run(sf, monkeypatch, q: str, include_deleted: bool, prefilter: bool) -> list[dict]:
-    monkeypatch.setattr(api, "QUERY_PREFILTER", prefilter)
-    return sf.query_all(q, include_deleted=include_deleted)["records"]
+def run(sf, emu, q: str, include_deleted: bool, prefilter: bool) -> list[dict]:
+    with switched(emu, prefilter):
+        return sf.query_all(q, include_deleted=include_deleted)["records"]
 
 
-def same_both_ways(sf, monkeypatch, q: str) -> dict[bool, list[dict]]:
+def same_both_ways(sf, emu, q: str) -> dict[bool, list[dict]]:
     out = {}
     for include_deleted in (False, True):
-        fast = run(sf, monkeypatch, q, include_deleted, prefilter=True)
-        slow = run(sf, monkeypatch, q, include_deleted, prefilter=False)
+        fast = run(sf, emu, q, include_deleted, prefilter=True)
+        slow = run(sf, emu, q, include_deleted, prefilter=False)
         assert fast == slow, (q, include_deleted)
         out[include_deleted] = fast
     return out
@@ -142,19 +170,19 @@ def wheres(o: dict) -> list[str]:
     ]
 
 
-def test_every_query_answers_the_same_with_and_without_the_prefilter(sf, monkeypatch, org):
+def test_every_query_answers_the_same_with_and_without_the_prefilter(sf, emu, org):
     queries = wheres(org)
     non_empty = 0
     for i, where in enumerate(queries):
         order = ORDERS[i % len(ORDERS)]
-        got = same_both_ways(sf, monkeypatch, f"SELECT Id, Subject FROM Task WHERE {where} {order}")
+        got = same_both_ways(sf, emu, f"SELECT Id, Subject FROM Task WHERE {where} {order}")
         non_empty += bool(got[True])
         for include_deleted in (False, True):
             counts = set()
             for prefilter in (True, False):
-                monkeypatch.setattr(api, "QUERY_PREFILTER", prefilter)
                 q = f"SELECT COUNT() FROM Task WHERE {where}"
-                counts.add(sf.query(q, include_deleted=include_deleted)["totalSize"])
+                with switched(emu, prefilter):
+                    counts.add(sf.query(q, include_deleted=include_deleted)["totalSize"])
             assert len(counts) == 1, where
             if "LIMIT" not in order:
                 assert counts == {len(got[include_deleted])}, where
@@ -162,35 +190,44 @@ def test_every_query_answers_the_same_with_and_without_the_prefilter(sf, monkeyp
 
 
 @pytest.mark.parametrize("order", ORDERS)
-def test_orderings_are_identical_on_a_prefiltered_query(sf, monkeypatch, org, order):
+def test_orderings_are_identical_on_a_prefiltered_query(sf, emu, org, order):
     q = f"SELECT Id FROM Task WHERE OwnerId = '{org['demo'][:15]}' AND SystemModstamp >= {LIT}"
-    got = same_both_ways(sf, monkeypatch, f"{q} {order}")
-    assert len(got[True]) > len(got[False]) > 5 or "LIMIT 5" in order
+    got = same_both_ways(sf, emu, f"{q} {order}")
+    if "LIMIT 5" in order:
+        assert len(got[True]) == len(got[False]) == 5
+    else:
+        assert len(got[True]) > len(got[False]) > 5
 
 
-def test_the_prefilter_loads_only_candidate_rows(sf, monkeypatch, org, loads):
+def test_the_prefilter_loads_only_candidate_rows(sf, emu, org):
     got = same_both_ways(
         sf,
-        monkeypatch,
+        emu,
         f"SELECT Id FROM Task WHERE OwnerId = '{org['demo']}' AND SystemModstamp > {LIT}",
     )
     assert len(got[True]) == 6
-    monkeypatch.setattr(api, "QUERY_PREFILTER", True)
-    loads.clear()
-    sf.query_all(f"SELECT Id FROM Task WHERE Id IN ('{org['mine'][4][:15]}')")
-    assert loads == [1]
+    with task_selects(emu) as selects:
+        sf.query_all(f"SELECT Id FROM Task WHERE Id IN ('{org['mine'][4][:15]}')")
+    [select] = selects
+    assert f"\"Id\" IN ('{org['mine'][4]}')" in select  # the 18-char id, in SQL
+    assert len(emu.store.q(select)) == 1  # one row loaded, not the org's 37
+    with prefilter_off(emu), task_selects(emu) as selects:
+        sf.query_all(f"SELECT Id FROM Task WHERE Id IN ('{org['mine'][4][:15]}')")
+    [select] = selects
+    assert select == f"SELECT * FROM tasks WHERE org_id = '{emu.store.orgs()[0]['id']}'"
+    assert len(emu.store.q(select)) == 37  # the comparison path: the whole org
 
 
-def test_deleted_rows_follow_query_and_query_all(sf, monkeypatch, org):
+def test_deleted_rows_follow_query_and_query_all(sf, emu, org):
     q = f"SELECT Id, IsDeleted FROM Task WHERE SystemModstamp = {LIT} ORDER BY Id"
-    got = same_both_ways(sf, monkeypatch, q)
+    got = same_both_ways(sf, emu, q)
     deleted = {org["mine"][1], org["mine"][6], org["theirs"][2]}
     assert deleted <= {r["Id"] for r in got[True]}
     assert org["old"] in {r["Id"] for r in got[True]}  # archived: queryAll only
     assert not ({r["Id"] for r in got[False]} & (deleted | {org["old"]}))
 
 
-def test_paging_a_prefiltered_query(sf, sf_emulator, monkeypatch):
+def test_paging_a_prefiltered_query(sf, sf_emulator, emu):
     sf_emulator.set_now(T, frozen=True)
     sf_emulator.create_tasks(
         [{"Subject": f"t{i:03d}", "SystemModstamp": T + (i % 3) * SECOND} for i in range(650)]
@@ -199,20 +236,18 @@ def test_paging_a_prefiltered_query(sf, sf_emulator, monkeypatch):
     headers = {"Sforce-Query-Options": "batchSize=200"}
     pages = {}
     for prefilter in (True, False):
-        monkeypatch.setattr(api, "QUERY_PREFILTER", prefilter)
-        page = sf.query(q, headers=headers)
-        records = list(page["records"])
-        while not page["done"]:
-            page = sf.query_more(page["nextRecordsUrl"], identifier_is_url=True)
-            records += page["records"]
+        with switched(emu, prefilter):
+            page = sf.query(q, headers=headers)
+            records = list(page["records"])
+            while not page["done"]:
+                page = sf.query_more(page["nextRecordsUrl"], identifier_is_url=True)
+                records += page["records"]
         pages[prefilter] = records
     assert pages[True] == pages[False]
     assert len(pages[True]) == 433 and pages[True][0]["Subject"] == "t649"
 
 
-def test_irregular_back_door_values_switch_the_prefilter_off_for_their_column(
-    sf, sf_emulator, emu, monkeypatch
-):
+def test_irregular_back_door_values_switch_the_prefilter_off_for_their_column(sf, sf_emulator, emu):
     org_id, demo = sf_emulator.demo.org_id, sf_emulator.demo.user_id
     regular = sf_emulator.create_task(Subject="regular")["Id"]
     assert emu.store.q("SELECT * FROM task_irregular") == []
@@ -228,13 +263,13 @@ def test_irregular_back_door_values_switch_the_prefilter_off_for_their_column(
         f"CreatedById = '{demo[:15]}'",
         f"OwnerId = '{demo}'",  # still pushed down: OwnerId is regular
     ):
-        got = same_both_ways(sf, monkeypatch, f"SELECT Id, Subject FROM Task WHERE {where}")
+        got = same_both_ways(sf, emu, f"SELECT Id, Subject FROM Task WHERE {where}")
         assert got[True], where
     # An update can make a column irregular too.
     sf_emulator.update_task(regular, LastModifiedById=demo.lower())
     flags = {r["field"] for r in emu.store.q("SELECT field FROM task_irregular")}
     assert flags == {"Id", "CreatedById", "LastModifiedById"}
-    same_both_ways(sf, monkeypatch, f"SELECT Id FROM Task WHERE LastModifiedById = '{demo}'")
+    same_both_ways(sf, emu, f"SELECT Id FROM Task WHERE LastModifiedById = '{demo}'")
     sf_emulator.reset()
     assert emu.store.q("SELECT * FROM task_irregular") == []
 
