@@ -39,8 +39,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "tasksync",
-    "salesforce_emulator",
-]
+]  # + "salesforce_emulator" when the demo uses it (SALESFORCE_EMULATOR below)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -228,6 +227,7 @@ SALESFORCE_PUBSUB_URL = env.str("SALESFORCE_PUBSUB_URL", default="") or PUBSUB_U
 # The demo runs against the bundled Salesforce emulator when no real Connected App is configured.
 SALESFORCE_EMULATOR = env.bool("SALESFORCE_EMULATOR", default=DEBUG and not SALESFORCE_CLIENT_ID)
 if SALESFORCE_EMULATOR:
+    INSTALLED_APPS.append("salesforce_emulator")  # its run_salesforce_emulator command
     EMULATOR_DATA_DIR = Path(
         env.str("EMULATOR_DATA_DIR", default=str(BASE_DIR / "var" / "emulator"))
     )

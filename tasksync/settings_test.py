@@ -18,6 +18,10 @@ os.environ.setdefault(
 
 from tasksync.settings import *  # noqa: E402,F403
 
+# The suite runs against the emulator (and tests its management command) whatever
+# SALESFORCE_EMULATOR says.
+if "salesforce_emulator" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS = [*INSTALLED_APPS, "salesforce_emulator"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Jobs run inline in the test process; tests that start real qcluster workers set
 # TASKSYNC_Q_SYNC=false for those worker processes.
