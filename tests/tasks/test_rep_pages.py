@@ -212,3 +212,20 @@ def test_every_page_says_while_the_first_sync_imports(signed_in, user):
     for page in ("command_center", "task_list"):
         html = _get(signed_in, page)
         assert "Importing your Salesforce tasks…" in html and "12 of 23" in html
+
+
+def test_the_task_list_region_keeps_its_filter_across_polls(signed_in, user):
+    # R14: a filtered list stays filtered when it updates.
+    ReminderTaskFactory(user=user, due_date=date(2026, 11, 27), name="Late")
+    ReminderTaskFactory(user=user, due_date=TODAY, name="Due today")
+    with time_machine.travel(INSTANT, tick=False):
+        page = signed_in.get(reverse("task_list"), {"show": "overdue"}).content.decode()
+        assert 'hx-get="/live/tasks/?show=overdue"' in page
+        version = page.split('id="task-list-live"')[1].split('data-version="')[1].split('"')[0]
+        poll = signed_in.get(reverse("live_task_list"), {"show": "overdue", "v": version})
+        assert poll.status_code == 204
+        task_services.task_create(user=user, name="Also late", due_date=date(2026, 11, 1))
+        poll = signed_in.get(reverse("live_task_list"), {"show": "overdue", "v": version})
+    html = poll.content.decode()
+    assert "Also late" in html and "Late" in html and "Due today" not in html
+    assert 'hx-get="/live/tasks/?show=overdue"' in html
