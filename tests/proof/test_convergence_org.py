@@ -23,8 +23,18 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks import harness
-from tasksync.models import LinkState, OutboundChange, ReminderTask, TaskLink
+from tasksync.models import (
+    FeedHealth,
+    LinkState,
+    OrgFeed,
+    OutboundChange,
+    ReminderTask,
+    SyncRun,
+    SyncState,
+    TaskLink,
+)
 from tasksync.services import tasks as services
+from tasksync.sync.org_pull import org_pull
 from tasksync.sync.services import sync_retry_failed
 from tests.proof.helpers import convergence_problems, forget_org_usage, fresh_connected_user
 
@@ -56,12 +66,14 @@ operation = st.one_of(
         ref,
     ),
     st.tuples(st.just("sync"), rep, st.sampled_from(FAULTS)),
+    st.tuples(st.just("org_pull"), st.sampled_from(FAULTS)),
 )
 
 
 class OrgModel:
-    def __init__(self, sf_emulator, connections, outsider_id):
+    def __init__(self, sf_emulator, connections, outsider_id, feed=None):
         self.sf = sf_emulator
+        self.feed = feed  # R19: the org's one pull, with its integration user
         self.users = {name: c.user for name, c in connections.items()}
         self.sf_ids = {name: c.sf_user_id for name, c in connections.items()}
         self.sf_ids["outsider"] = outsider_id
@@ -179,10 +191,45 @@ class OrgModel:
                 forget_org_usage()  # R12: the next cycle comes after the budget recovered
         self.log.append(f"  -> {run.outcome} {run.summary()} {run.error[:120]}")
 
+    def org_pull(self, fault):
+        """The org's one pull (R19); without a feed, the reps' own polls stand in for it."""
+        if self.feed is None:
+            for who in REPS:
+                self.sync(who, fault)
+            return
+        _inject(self.sf, fault)
+        try:
+            done = org_pull(org_id=self.feed.org_id)
+        finally:
+            self.sf.clear_faults()
+            if fault == "over_limit":
+                forget_org_usage()
+        self.log.append(f"  org pull -> {done} {OrgFeed.objects.get(pk=self.feed.pk).message}")
+
+    def _settle_org_pull(self) -> bool:
+        """One org pull after the faults; True when it changed nothing for anyone."""
+        if self.feed is None:
+            return True
+        OrgFeed.objects.filter(pk=self.feed.pk).update(health=FeedHealth.OK, message="")
+        before = set(SyncRun.objects.filter(trigger="org_pull").values_list("pk", flat=True))
+        done = org_pull(org_id=self.feed.org_id)
+        runs = SyncRun.objects.filter(trigger="org_pull").exclude(pk__in=before)
+        self.log.append(f"settle org pull: {done}")
+        return (
+            bool(done)
+            and not done["busy"]
+            and all((r.pulled, r.deleted, r.failed) == (0, 0, 0) for r in runs)
+        )
+
     def settle(self):
         self.sf.clear_faults()
         for attempt in range(QUIET_WITHIN):
-            quiet = True
+            for who in REPS:
+                TaskLink.objects.filter(user=self.users[who], state=LinkState.CREATING).update(
+                    resend_after=timezone.now() - timedelta(seconds=1)
+                )
+            forget_org_usage()
+            quiet = self._settle_org_pull()
             for who in REPS:
                 user = self.users[who]
                 OutboundChange.objects.filter(user=user).update(not_before=None)
@@ -282,6 +329,7 @@ class _Background(threading.Thread):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("with_feed", [False, True], ids=["own-polls", "org-feed"])
 @example(  # R6: a delete saved while the create is on the wire, the app clock ahead
     ops=[("in_flight", "a", "create", "delete", 0), ("sync", "a", None)],
     skew=timedelta(minutes=5),
@@ -311,9 +359,13 @@ class _Background(threading.Thread):
     skew=st.sampled_from([timedelta(0), timedelta(minutes=5), timedelta(minutes=-5)]),
 )
 def test_an_org_of_reps_converges_whatever_changes_hands(
-    ops, skew, sf_emulator, salesforce_settings
+    ops, skew, with_feed, sf_emulator, salesforce_settings
 ):
-    # R6, R10, R11, R12, R16, R18.
+    # R6, R10, R11, R12, R16, R18; with the org's feed on, R19 (its one pull for both reps).
+    # A fresh org per example: the earlier examples' reps and feed (this test keeps its rows
+    # between examples, its database being transactional) are gone with the emulator's reset.
+    SyncState.objects.update(enabled=False)
+    OrgFeed.objects.all().delete()
     first = fresh_connected_user(sf_emulator)
     sf_emulator.set_now(timezone.now() - skew)  # the app's clock runs `skew` ahead
     second = harness.connect_user(sf_emulator)
@@ -325,7 +377,14 @@ def test_an_org_of_reps_converges_whatever_changes_hands(
         for c in connections.values():
             harness.turn_on(c.user)
             harness.cycle(c.user, "first_sync")
-        model = OrgModel(sf_emulator, connections, outsider)
+        feed = None
+        if with_feed:
+            feed = OrgFeed.objects.create(
+                org_id=sf_emulator.demo.org_id,
+                integration_user=harness.connect_user(sf_emulator).user,
+                can_read_all=True,
+            )
+        model = OrgModel(sf_emulator, connections, outsider, feed)
         for op in ops:
             model.apply(op)
         model.settle()
