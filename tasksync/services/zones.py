@@ -6,6 +6,8 @@ from django.db import transaction
 
 from tasksync.models import ZoneChoice
 
+UNSET_ZONE = "UTC"  # the model's default: what a user has who never picked a zone
+
 
 @transaction.atomic
 def zone_from_browser(*, user, zone: str) -> bool:
@@ -13,10 +15,13 @@ def zone_from_browser(*, user, zone: str) -> bool:
     choice stands). Returns whether the zone was applied. An unknown zone changes nothing."""
     if zone not in zoneinfo.available_timezones():
         return False
+    # A zone other than the default was chosen before this was recorded: it stays.
+    untouched = user.time_zone == UNSET_ZONE
     choice, created = ZoneChoice.objects.get_or_create(
-        user=user, defaults={"zone": zone, "from_browser": True}
+        user=user,
+        defaults={"zone": zone if untouched else user.time_zone, "from_browser": untouched},
     )
-    if not created:
+    if not created or not untouched:
         return False
     user.time_zone = zone
     user.save(update_fields=["time_zone"])

@@ -188,6 +188,14 @@ def test_the_browsers_time_zone_is_taken_once_and_never_over_the_users_choice(si
     assert ZoneChoice.objects.get(user=user).from_browser is False
 
 
+def test_a_zone_the_user_picked_before_is_never_replaced_by_the_browsers(signed_in, user):
+    # R16: the fixture's user already chose Europe/Madrid.
+    signed_in.post(reverse("time_zone_detected"), {"time_zone": "America/Chicago"})
+    user.refresh_from_db()
+    assert user.time_zone == "Europe/Madrid"
+    assert ZoneChoice.objects.get(user=user).from_browser is False
+
+
 def test_an_unknown_browser_zone_changes_nothing(signed_in, user):
     signed_in.post(reverse("time_zone_detected"), {"time_zone": "Mars/Olympus"})
     user.refresh_from_db()
