@@ -1,9 +1,10 @@
 """soql.execute (compiled WHERE, key-based sort) gives exactly what the first, naive evaluator
-gave: that evaluator is kept below verbatim as the reference, and both run on the same rows."""
+gave: that evaluator is kept below as the reference, and both run on the same rows. Its LIKE is
+not the product's code: it is a hand-written matcher built from the SOQL reference's definition
+(no regular expression), also checked on its own against the documented examples."""
 
 import random
-import re
-from functools import cmp_to_key
+from functools import cache, cmp_to_key
 
 import pytest
 
@@ -26,17 +27,36 @@ def ref_norm(fld, value):
     return value
 
 
+def _same_letter(a: str, b: str) -> bool:
+    # LIKE matches case-insensitively, unlike SQL (SOQL and SOSL Reference, "Comparison Operators").
+    return a == b or a.lower() == b.lower() or a.upper() == b.upper()
+
+
 def ref_like(pattern, value):
-    regex, i = "", 0
+    """SOQL LIKE from its definition: % matches zero or more characters, _ exactly one, and
+    \\% / \\_ (kept by the string literal for LIKE) a literal percent sign or underscore
+    ("Quoted String Escape Sequences", SOQL and SOSL Reference). The whole value must match."""
+    items, i = [], 0
     while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            regex += re.escape(pattern[i + 1])
+        if pattern[i] == "\\" and i + 1 < len(pattern):
+            items.append(("char", pattern[i + 1]))
             i += 2
             continue
-        regex += ".*" if ch == "%" else "." if ch == "_" else re.escape(ch)
+        items.append({"%": ("any",), "_": ("one",)}.get(pattern[i], ("char", pattern[i])))
         i += 1
-    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
+
+    @cache
+    def match(k: int, j: int) -> bool:  # items[k:] against value[j:]
+        if k == len(items):
+            return j == len(value)
+        item = items[k]
+        if item[0] == "any":
+            return any(match(k + 1, rest) for rest in range(j, len(value) + 1))
+        if j == len(value):
+            return False
+        return (item[0] == "one" or _same_letter(item[1], value[j])) and match(k + 1, j + 1)
+
+    return match(0, 0)
 
 
 def ref_matches(node, row):
@@ -215,3 +235,48 @@ def test_execute_keeps_input_order_on_ties():
         "x6",
         "x8",
     ]
+
+
+# The SOQL reference's own LIKE examples ("Quoted String Escape Sequences": 'Ter%', 'Ter\\%',
+# 'Ter\\%%'), and the two wildcards' definitions; patterns written as in a SOQL literal.
+LIKE_CASES = [
+    (r"Ter%", "Ter", True),
+    (r"Ter%", "Terry", True),
+    (r"Ter%", "terRY", True),  # case-insensitive
+    (r"Ter%", "ATer", False),
+    (r"Ter\%", "Ter%", True),  # exactly the four characters 'Ter%'
+    (r"Ter\%", "Terry", False),
+    (r"Ter\%%", "Ter%ry", True),  # begins with 'Ter%'
+    (r"Ter\%%", "Terry", False),
+    (r"%", "", True),  # % matches zero characters...
+    (r"a%b", "a and b", True),  # ...or many
+    (r"_", "", False),  # _ matches exactly one character
+    (r"_", "x", True),
+    (r"_", "xy", False),
+    (r"a_c", "a\nc", True),  # any character, a new line too
+    (r"a\_c", "a_c", True),  # \_ is a literal underscore
+    (r"a\_c", "abc", False),
+    (r"%.%", "a.b", True),  # other characters are themselves
+    (r"%.%", "ab", False),
+    (r"(a+)", "(A+)", True),
+    (r"(a+)", "aa", False),
+    (r"%call", "Call", True),
+    (r"%call", "Calls", False),  # the whole value must match
+]
+
+
+@pytest.mark.parametrize(("pattern", "value", "expected"), LIKE_CASES)
+def test_the_like_reference_follows_the_soql_definition(pattern, value, expected):
+    assert (
+        ref_like(
+            soql.parse(f"SELECT Id FROM Task WHERE Subject LIKE '{pattern}'").where.value, value
+        )
+        is expected
+    )
+
+
+@pytest.mark.parametrize(("pattern", "value", "expected"), LIKE_CASES)
+def test_execute_answers_like_as_the_soql_definition_says(pattern, value, expected):
+    query = soql.parse(f"SELECT Id FROM Task WHERE Subject LIKE '{pattern}'")
+    row = {"Id": TASK_7, "Subject": value}
+    assert soql.execute(query, [row]) == ([row] if expected else [])
