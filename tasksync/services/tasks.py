@@ -13,9 +13,11 @@ from tasksync.bulk import insert_many
 from tasksync.models import ReminderTask, TaskPriority, TaskStatus
 from tasksync.models.tasks import TaskOrigin
 from tasksync.signals import local_task_changed
+from tasksync.sync.mapping import LOCAL_FIELDS
 
-# The fields that travel to Salesforce (R1). Other columns are bookkeeping.
-SYNCED_FIELDS = ("name", "status", "priority", "due_date", "details")
+# The fields that travel to Salesforce (R1): the mapping's list, one list for the whole project.
+# Other columns are bookkeeping.
+SYNCED_FIELDS = LOCAL_FIELDS
 
 
 def _stamp(task, fields, now):
