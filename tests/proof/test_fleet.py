@@ -18,6 +18,7 @@ from django.db import connections
 from django.utils import timezone
 
 from accounts.models import User
+from benchmarks.command import Command as BenchmarkSync
 from benchmarks.live import database_url
 from tasksync.models import SyncState
 from tasksync.sync import jobs_api
@@ -65,7 +66,7 @@ def _in_thread(fn):
 
 @pytest.mark.parametrize("url", [None, "sqlite:////tmp/not-postgres.sqlite3"])
 def test_b4_refuses_anything_but_postgresql(url):
-    args = ["benchmark_sync", "--only", "B4", "--fleet-users", "2"]
+    args = [BenchmarkSync(), "--only", "B4", "--fleet-users", "2"]
     with pytest.raises(CommandError, match="PostgreSQL"):
         call_command(*args, *(["--database-url", url] if url else []), verbosity=0)
 
@@ -125,7 +126,7 @@ def test_a_fleet_poll_round_with_two_workers(tmp_path):
     out = tmp_path / "b4.json"
     started = time.monotonic()
     call_command(
-        "benchmark_sync",
+        BenchmarkSync(),
         "--only",
         "B4",
         "--fleet-users",
