@@ -178,6 +178,11 @@ class Control:
         """True once a call matching hold `id` has committed and is being held."""
         return self.emu.faults.wait_until_held(id, float(timeout))
 
+    def wait_until_idle(self, timeout: float = 10.0) -> bool:
+        """True once no call is being handled: every request received so far, a dead client's
+        too, has run to its end (committed, answered or failed). False after `timeout` s."""
+        return self.emu.wait_until_idle(float(timeout))
+
     def release(self, id: int) -> dict:  # noqa: A002 - brief's name
         """Let the calls held by `id` answer normally; the hold catches no more calls."""
         return self.emu.faults.release(id)

@@ -42,6 +42,8 @@ class Emulator:
         self.network = NetworkModel()
         self._calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
+        self._busy = threading.Condition()  # Salesforce calls being handled (wait_until_idle)
+        self._handling = 0
         self._cursors: OrderedDict[str, dict] = OrderedDict()
         self.created_demo = False
         if reset or self.store.is_empty():
@@ -125,14 +127,26 @@ class Emulator:
             except Exception:  # noqa: BLE001 - an emulator bug must not kill the connection
                 traceback.print_exc()
                 return sf_error(500, "UNKNOWN_EXCEPTION", "emulator internal error")
-        # Salesforce's own endpoints cross the modelled network; the UI and control do not.
-        on_network = segs[:1] in (["services"], ["id"]) and self.network.active
-        if on_network:
-            self.network.before()
-        response = self._handle(req, segs)
-        if on_network:
-            self.network.after(records_in(req.method, response.status, response.body))
-        return response
+        with self._busy:
+            self._handling += 1
+        try:
+            # Salesforce's own endpoints cross the modelled network; the UI and control do not.
+            on_network = segs[:1] in (["services"], ["id"]) and self.network.active
+            if on_network:
+                self.network.before()
+            response = self._handle(req, segs)
+            if on_network:
+                self.network.after(records_in(req.method, response.status, response.body))
+            return response
+        finally:
+            with self._busy:
+                self._handling -= 1
+                self._busy.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """True once no call (other than control calls) is being handled; False after timeout."""
+        with self._busy:
+            return self._busy.wait_for(lambda: self._handling == 0, timeout)
 
     def _handle(self, req: Request, segs: list[str]) -> Response:
         try:

@@ -76,8 +76,8 @@ class _RemoteBackend:
             self.base + name,
             data=json.dumps(_jsonable(kwargs)),
             headers={"Content-Type": "application/json"},
-            # wait_until_held blocks server-side for up to its own timeout.
-            timeout=30 + (float(kwargs.get("timeout") or 0) if name == "wait_until_held" else 0),
+            # wait_until_held/_idle block server-side for up to their own timeout.
+            timeout=30 + (float(kwargs.get("timeout") or 0) if name.startswith("wait_") else 0),
         )
         payload = resp.json()
         if resp.status_code != 200:

@@ -104,6 +104,7 @@ def _exercise_faults(h):
     h.reject_records(contains="zzz")
     hold = h.hold_response(path=nowhere)
     assert h.wait_until_held(hold["id"], timeout=0.01) is False
+    assert h.wait_until_idle(timeout=5) is True  # only control calls meanwhile
     assert h.release(hold["id"])["id"] == hold["id"]
     h.set_latency(0, path=nowhere)
     assert h.set_network_model(0, 0) == h.network_model()

@@ -194,3 +194,40 @@ def test_holds_work_over_the_control_endpoint(sf, sf_emulator):
     remote.release(hold["id"])
     thread.join(10)
     assert outcome["result"] == 204
+
+
+def _hang_up_after_sending(sf_emulator, body: dict) -> None:
+    """A client that sends a create and dies before the answer (a killed worker): the request is
+    on the wire, the socket is closed at once."""
+    import json
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    url = urlsplit(sf_emulator.api_url)
+    payload = json.dumps(body).encode()
+    request = (
+        f"POST /services/data/v59.0/sobjects/Task HTTP/1.1\r\nHost: {url.netloc}\r\n"
+        f"Authorization: Bearer {sf_emulator.tokens()['access_token']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
+    context = ssl.create_default_context(cafile=sf_emulator.ca_bundle)
+    with (
+        socket.create_connection((url.hostname, url.port)) as raw,
+        context.wrap_socket(raw, server_hostname=url.hostname) as tls,
+    ):
+        tls.sendall(request)
+
+
+def test_it_tells_when_a_dead_clients_call_has_run_to_its_end(sf_emulator):
+    # The crash test's event (R10): the create a killed worker sent has landed before the test
+    # lets a survivor decide to send it again.
+    sf_emulator.set_latency(0.5, method="POST", path="sobjects/Task")
+    _hang_up_after_sending(sf_emulator, {"Subject": "Sent by a worker that died"})
+    deadline = time.monotonic() + 5
+    while sf_emulator.wait_until_idle(timeout=0) and time.monotonic() < deadline:
+        pass  # until the server has read the request (a matter of milliseconds)
+    assert sf_emulator.wait_until_idle(timeout=0.05) is False  # in its latency
+    assert sf_emulator.tasks() == []
+    assert sf_emulator.wait_until_idle(timeout=10) is True
+    assert [t["Subject"] for t in sf_emulator.tasks()] == ["Sent by a worker that died"]

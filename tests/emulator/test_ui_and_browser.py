@@ -1,12 +1,13 @@
 """The people-facing pages: the web UI over plain HTTP, and the authorize page in Chromium."""
 
 import re
+import socket
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from .conftest import chromium_available
-from .oauth_helpers import CALLBACK, browser, exchange, pkce_pair
+from .oauth_helpers import browser, exchange, pkce_pair
 
 
 def _csrf(html):
@@ -54,26 +55,33 @@ def test_it_refuses_ui_posts_without_the_form_token(sf_emulator):
     assert resp.status_code == 403 and sf_emulator.tasks() == []
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not chromium_available(), reason="/usr/bin/chromium is not installed")
 def test_it_signs_in_and_allows_access_in_a_real_browser(sf_emulator, page):
     verifier, challenge = pkce_pair()
-    callbacks = []
-    # The app isn't running: answer the callback URL ourselves and remember it.
-    page.route(
-        f"{CALLBACK}**",
-        lambda route: (callbacks.append(route.request.url), route.fulfill(status=200, body="ok")),
-    )
+    # The app's callback on a free port, never the demo's 8000 (`make run` may be serving it);
+    # the browser's request to it is caught and answered here.
+    callback = f"http://127.0.0.1:{_free_port()}/settings/salesforce/callback/"
+    sf_emulator.add_callback_url(callback)
+    page.route(f"{callback}**", lambda route: route.fulfill(status=200, body="ok"))
     page.goto(
         f"{sf_emulator.login_url}/services/oauth2/authorize?response_type=code"
-        f"&client_id=tasksync-demo-client&redirect_uri={CALLBACK}&state=br"
+        f"&client_id=tasksync-demo-client&redirect_uri={callback}&state=br"
         f"&code_challenge={challenge}"
     )
     page.get_by_label("Username").fill("demo@tasksync.example")
     page.get_by_label("Password").fill("demo")
     page.get_by_role("button", name="Log In").click()
-    page.get_by_role("button", name="Allow").click()
-    page.wait_for_url(f"{CALLBACK}**")
-    query = parse_qs(urlparse(callbacks[0]).query)
+    with page.expect_request(lambda request: request.url.startswith(callback)) as caught:
+        page.get_by_role("button", name="Allow").click()
+    query = parse_qs(urlparse(caught.value.url).query)
     assert query["state"] == ["br"]
-    assert exchange(sf_emulator, query["code"][0], verifier).status_code == 200
+    assert (
+        exchange(sf_emulator, query["code"][0], verifier, redirect_uri=callback).status_code == 200
+    )
