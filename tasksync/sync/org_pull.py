@@ -109,10 +109,12 @@ def org_pull(*, org_id: str) -> dict | None:
     """Read the org's changes once and hand each rep its share. Safe to run twice: a lease per
     org keeps one pull at a time, and applying a change twice is a no-op (content comparison).
     Returns what it did, or None when it did not run."""
+    from tasksync.sync import budget
+
     feed = OrgFeed.objects.filter(org_id=org_id).first()
     connection = integration_connection(feed)
-    if connection is None:
-        return None
+    if connection is None or budget.org_must_wait(connection.org):
+        return None  # R12/R13: at the share, or after a 403, no call until the budget recovers
     owner = _lease(feed)
     if owner is None:
         return None
@@ -130,6 +132,10 @@ def org_pull(*, org_id: str) -> dict | None:
         OrgFeed.objects.filter(pk=feed.pk).update(
             health=FeedHealth.OK, message="", last_api_calls=client.calls
         )
+        # The org answered: a pause for its API limit is over (as a rep's own success lifts it).
+        SyncState.objects.filter(
+            org_id=org_id, phase=SyncPhase.PAUSED, pause_reason=PauseReason.OVER_LIMIT
+        ).update(phase=SyncPhase.ON, pause_reason=PauseReason.NONE, message="")
     except errors.NeedsReconnect as problem:
         _mark(feed, FeedHealth.RECONNECT, f"Reconnect the integration user: {problem.message}")
     except errors.OverLimit as problem:
@@ -168,14 +174,14 @@ def _lease(feed: OrgFeed) -> str | None:
 def _reps(org_id: str) -> list[SyncState]:
     """The org's reps whose changes the feed carries: sync on and past the first import (R4 is
     each rep's own read), not held by staff. A rep whose token needs reconnecting still gets
-    Salesforce's changes; only their pushes wait (R19)."""
+    Salesforce's changes; only their pushes wait (R19). Reps paused for the org's API limit are
+    included: this pull is the org's probe once the budget can have recovered."""
     from accounts.models import SalesforceConnection
 
     states = list(
         SyncState.objects.select_related("user")
         .filter(org_id=org_id, enabled=True, phase__in=[SyncPhase.ON, SyncPhase.PAUSED])
         .exclude(phase=SyncPhase.PAUSED, pause_reason=PauseReason.STAFF)
-        .exclude(phase=SyncPhase.PAUSED, pause_reason=PauseReason.OVER_LIMIT)
         .order_by("pk")
     )
     connections = {

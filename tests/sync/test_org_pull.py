@@ -177,3 +177,23 @@ def test_when_the_integration_user_must_reconnect_the_reps_poll_on_their_own(org
     assert feed_covering(feed.org_id) is None
     claimed = dispatch_due_polls()
     assert claimed == len(reps)
+
+
+def test_over_the_limit_the_org_pull_waits_then_probes_and_lifts_the_pause(org, sf_emulator):
+    # R12/R13 with the feed: a 403 pauses the org; the next org pull makes no call until the
+    # budget can have recovered; then it probes, and its success resumes every rep.
+    from tasksync.sync import budget
+
+    reps, feed, _ = org
+    sf_emulator.set_api_limit(100, used=100)
+    _pull(feed)
+    assert set(SyncState.objects.values_list("pause_reason", flat=True)) == {"over_limit"}
+    sf_emulator.set_api_limit(15000, used=10)
+    sf_emulator.reset_api_calls()
+    assert _pull(feed) is None and sf_emulator.api_call_total() == 0
+    sf_emulator.create_task(user_id=reps[0].sf_user_id, Subject="After the limit")
+    later = timezone.now() + budget.RECOVERY_WAIT + timedelta(minutes=1)
+    with time_machine.travel(later, tick=True):  # the rolling 24 hours moved on
+        assert _pull(feed)["api_calls"] >= 1
+    assert set(SyncState.objects.values_list("phase", flat=True)) == {"on"}
+    assert ReminderTask.objects.live().filter(user=reps[0].user, name="After the limit").exists()
