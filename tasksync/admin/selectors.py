@@ -38,6 +38,8 @@ class OrgUsage:
     limit: int | None
     percent: int | None
     over_budget: bool
+    # R19: how the org's changes are read: its integration user's one pull, or each rep's own.
+    feed: object = None
 
 
 def users_by_state() -> list[StateCount]:
@@ -96,8 +98,10 @@ def runs_by_hour(*, now=None) -> list[HourCount]:
 
 def org_usage() -> list[OrgUsage]:
     from accounts.models import SalesforceOrg
+    from tasksync.models import OrgFeed
 
     budget = settings.SYNC_API_BUDGET_SHARE
+    feeds = {f.org_id: f for f in OrgFeed.objects.all()}
     result = []
     for org in SalesforceOrg.objects.annotate(users=Count("connections")).order_by("org_id"):
         share = (org.api_used or 0) / org.api_max if org.api_max else None
@@ -109,6 +113,7 @@ def org_usage() -> list[OrgUsage]:
                 limit=org.api_max,
                 percent=None if share is None else min(100, round(100 * share)),
                 over_budget=share is not None and share >= budget,
+                feed=feeds.get(org.org_id),
             )
         )
     return result

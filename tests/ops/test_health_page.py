@@ -132,3 +132,28 @@ def test_it_is_for_staff_who_may_view_sync_runs(staff_with, client, user):
     client.force_login(user)
     response = client.get(HEALTH)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_it_says_how_each_orgs_changes_are_read(admin_client):
+    # R19: the org's integration user's one pull, or each rep's own poll (and why).
+    from tasksync.models import OrgFeed
+
+    pulled = SalesforceOrg.objects.create(
+        org_id="00D000000000001AAA", instance_url="https://a.my.salesforce.com"
+    )
+    refused = SalesforceOrg.objects.create(
+        org_id="00D000000000002AAA", instance_url="https://b.my.salesforce.com"
+    )
+    SalesforceOrg.objects.create(
+        org_id="00D000000000003AAA", instance_url="https://c.my.salesforce.com"
+    )
+    OrgFeed.objects.create(org_id=pulled.org_id, can_read_all=True, health="ok")
+    OrgFeed.objects.create(org_id=refused.org_id, health="refused")
+    html = admin_client.get(HEALTH).content.decode()
+    cells = re.findall(r'<td class="org-feed">(.*?)</td>', html, re.S)
+    text = [re.sub(r"<[^>]+>", "", c).strip() for c in cells]
+    assert text == [
+        "the integration user's one pull",
+        "each rep's own poll (Integration user lacks a permission: reps poll on their own)",
+        "each rep's own poll",
+    ]
