@@ -304,7 +304,9 @@ def sync_status_for(*, user) -> SyncStatus:
     state = SyncState.objects.filter(user=user).first()
     failed = list(
         OutboundChange.objects.filter(user=user, state=OutboxState.FAILED)
-        .select_related("task")
+        # Prefetched, not joined: with nothing failed the tasks table is not read at all, so the
+        # settings page never waits on a first import that is writing it.
+        .prefetch_related("task")
         .order_by("-changed_at")[:50]
     )
     if state is None or not state.enabled:
