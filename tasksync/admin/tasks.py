@@ -13,7 +13,7 @@ from tasksync.admin.common import (
     _salesforce_link,
     event_rows,
 )
-from tasksync.admin.rules import RuleCitedAdmin
+from tasksync.admin.rules import RuleCitedAdmin, rule_citation
 from tasksync.models import (
     ReminderTask,
     SyncConflict,
@@ -127,6 +127,7 @@ class ReminderTaskAdmin(RuleCitedAdmin, admin.ModelAdmin):
                 "event_rows": event_rows(latest[: self.HISTORY_EVENTS], show_task=False),
                 "more_events": len(latest) > self.HISTORY_EVENTS,
                 "history_limit": self.HISTORY_EVENTS,
+                "rule_citation": rule_citation(14),
                 "events_changelist": reverse("admin:tasksync_syncevent_changelist")
                 + f"?task__id__exact={task.pk}",
             }

@@ -63,7 +63,7 @@ def test_it_fits_the_log_lists_in_1280_pixels(page, path):
     page.goto(f"/admin/tasksync/{path}/")
     assert page.locator("#result_list tbody tr").count() >= 1
     if SCREENSHOTS:
-        page.screenshot(path=os.path.join(SCREENSHOTS, f"admin-{path}-1280.png"), full_page=True)
+        page.screenshot(path=os.path.join(SCREENSHOTS, f"admin-{path}-1280.png"))
     widths = page.evaluate(
         "() => ({page: document.documentElement.scrollWidth,"
         " results: document.querySelector('.results').scrollWidth,"

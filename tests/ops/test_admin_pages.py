@@ -258,6 +258,8 @@ def test_it_shows_a_tasks_sync_events_on_its_history_page(history, admin_client)
     assert "details: Local value → Salesforce value" in section
     assert f"?task__id__exact={task.pk}" in section
     assert "Changes made in the admin" in html
+    rules = reverse("admin:tasksync_rule_book")
+    assert f'<a href="{rules}#r14-what-users-and-admins-see">R14. What users' in section
 
 
 def test_it_shows_field_change_times_as_a_table(user, admin_client):

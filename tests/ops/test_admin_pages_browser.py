@@ -17,7 +17,7 @@ SCREENSHOTS = os.environ.get("TASKSYNC_SCREENSHOTS")  # a folder, to look at the
 
 def _shot(page, name):
     if SCREENSHOTS:
-        page.screenshot(path=os.path.join(SCREENSHOTS, f"admin-{name}.png"), full_page=True)
+        page.screenshot(path=os.path.join(SCREENSHOTS, f"admin-{name}.png"))
 
 
 def _sign_in(page):
