@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.admin.utils import display_for_value, unquote
+from django.core.exceptions import FieldDoesNotExist
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
@@ -103,9 +104,12 @@ class ReminderTaskAdmin(RuleCitedAdmin, admin.ModelAdmin):
         for field, stamp in sorted(times.items()):
             try:
                 label = ReminderTask._meta.get_field(field).verbose_name
-            except LookupError:
+            except FieldDoesNotExist:
                 label = field
-            when = parse_datetime(stamp) if isinstance(stamp, str) else None
+            try:
+                when = parse_datetime(stamp) if isinstance(stamp, str) else None
+            except ValueError:  # well formed but not a time ("2026-13-45T…")
+                when = None
             rows.append((label, display_for_value(when, "—") if when else str(stamp)))
         return format_html(
             '<table class="field-change-times"><thead><tr><th scope="col">{}</th>'

@@ -273,6 +273,13 @@ def test_it_shows_field_change_times_as_a_table(user, admin_client):
     assert "<td>name</td>" in table and "<td>details</td>" in table
     assert '{"' not in html[html.index("field-change-times") - 300 :][:2000]
     assert str(task.field_changed_at["name"])[:10] not in table  # not the raw ISO string
+    # A key the model no longer has, or a value that is not a time, is shown as it is.
+    ReminderTask.objects.filter(pk=task.pk).update(
+        field_changed_at={**task.field_changed_at, "gone": "<b>x</b>", "odd": "2026-13-45T00:00"}
+    )
+    html = admin_client.get(_url(ReminderTask, "change", task.pk)).content.decode()
+    assert "<td>gone</td><td>&lt;b&gt;x&lt;/b&gt;</td>" in html
+    assert "<td>odd</td><td>2026-13-45T00:00</td>" in html
 
 
 def test_it_escapes_what_records_say_on_every_log_page(admin_client, user, sf_connection):
