@@ -11,8 +11,8 @@ from tasksync import admin_views
 from tasksync.admin.common import (
     LIST_VALUE_LIMIT,
     SALESFORCE_SEARCH,
+    LogSearch,
     ReadOnlyAdmin,
-    SalesforceIdSearch,
     _admin_link,
     _changelist_link,
     _changes,
@@ -33,7 +33,7 @@ EVENTS_PER_PAGE = 100
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(SalesforceIdSearch, ReadOnlyAdmin):
+class SyncRunAdmin(LogSearch, ReadOnlyAdmin):
     """R14: who, trigger, counts and cost of each run; its events are paged on its page (a first
     import has one per task: 10,000 of them inlined made a 9-second page)."""
 
@@ -107,7 +107,7 @@ class SyncRunAdmin(SalesforceIdSearch, ReadOnlyAdmin):
 
 
 @admin.register(SyncEvent)
-class SyncEventAdmin(SalesforceIdSearch, ReadOnlyAdmin):
+class SyncEventAdmin(LogSearch, ReadOnlyAdmin):
     list_display = [
         "id",
         "when",
@@ -156,7 +156,7 @@ class SyncEventAdmin(SalesforceIdSearch, ReadOnlyAdmin):
 
 
 @admin.register(TaskLink)
-class TaskLinkAdmin(SalesforceIdSearch, ReadOnlyAdmin):
+class TaskLinkAdmin(LogSearch, ReadOnlyAdmin):
     list_display = [
         "id",
         "task_name",

@@ -145,7 +145,7 @@ def _users_matching(bit: str):
     ).values("pk")
 
 
-class SalesforceIdSearch:
+class LogSearch:
     """The log's search (issue 16 B5), with the meaning of Django's (every word must match a
     user's name, email or Salesforce ids, the row's own ids, or its task's name), read the cheap
     way: users and tasks are matched in their own tables and the log filtered by their keys,

@@ -8,8 +8,8 @@ from django.utils.translation import ngettext
 from tasksync.admin.common import (
     LIST_VALUE_LIMIT,
     SALESFORCE_SEARCH,
+    LogSearch,
     ReadOnlyAdmin,
-    SalesforceIdSearch,
     _admin_link,
     _value,
     _when,
@@ -53,7 +53,7 @@ def _value_at(value, at):
 
 
 @admin.register(SyncConflict)
-class SyncConflictAdmin(SalesforceIdSearch, ReadOnlyAdmin):
+class SyncConflictAdmin(LogSearch, ReadOnlyAdmin):
     """R8: field, both values, both times, the winner; the loser can be applied."""
 
     list_display = [

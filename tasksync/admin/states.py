@@ -9,8 +9,8 @@ from django.utils.translation import ngettext
 from tasksync.admin.common import (
     INTEGER,
     SALESFORCE_SEARCH,
+    LogSearch,
     ReadOnlyAdmin,
-    SalesforceIdSearch,
     _admin_link,
     _changelist_link,
     _connection,
@@ -39,7 +39,7 @@ class NeedsReconnectFilter(admin.SimpleListFilter):
 
 
 @admin.register(SyncState)
-class SyncStateAdmin(SalesforceIdSearch, ReadOnlyAdmin):
+class SyncStateAdmin(LogSearch, ReadOnlyAdmin):
     """The user's sync (R14). Changed only through the actions, which call the sync services."""
 
     list_display = [
