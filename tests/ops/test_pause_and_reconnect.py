@@ -92,3 +92,29 @@ def test_reconnecting_does_not_lift_a_staff_pause(
         connect_via_emulator(client, sf_emulator, data={"environment": "current"})
     state = state_of(needs_reconnect)
     assert (state.phase, state.pause_reason) == ("paused", "staff")
+
+
+def test_reconnecting_during_an_interrupted_first_sync_starts_the_first_sync_again(
+    rep, client, sf_emulator, django_capture_on_commit_callbacks
+):
+    # R4 + R14: the grant died before the first import finished; Allow imports at once.
+    from tasksync.sync.services import sync_enable
+
+    sf_emulator.create_task(Subject="Imported after the reconnect")
+    sf_emulator.expire_access_tokens()
+    sf_emulator.revoke_refresh_tokens()
+    sync_enable(user=rep)
+    sync_user(user_id=rep.pk, trigger="first_sync")
+    state = state_of(rep)
+    assert (state.phase, state.pause_reason, state.last_success_at) == (
+        "paused",
+        "reconnect",
+        None,
+    )
+    client.force_login(rep)
+    with django_capture_on_commit_callbacks(execute=True):
+        connect_via_emulator(client, sf_emulator, data={"environment": "current"})
+    state = state_of(rep)
+    assert (state.phase, state.pause_reason) == ("on", "")
+    assert state.last_success_at is not None
+    assert rep.tasks.filter(name="Imported after the reconnect").exists()
