@@ -146,3 +146,26 @@ class ZoneChoiceFactory(DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     zone = "Europe/Madrid"
+
+
+class OrgFeedFactory(DjangoModelFactory):
+    """R19: an org's change feed, its integration user not yet connected."""
+
+    class Meta:
+        model = "tasksync.OrgFeed"
+        django_get_or_create = ["org_id"]
+
+    org_id = factory.Sequence(lambda n: f"00D8b{n:013d}")
+    integration_user = factory.SubFactory(
+        UserFactory, username=factory.Sequence(lambda n: f"integration-{n}")
+    )
+
+
+class StreamStateFactory(DjangoModelFactory):
+    """R19: an org's change-stream state, no subscriber holding it yet."""
+
+    class Meta:
+        model = "tasksync.StreamState"
+        django_get_or_create = ["org_id"]
+
+    org_id = factory.Sequence(lambda n: f"00D8c{n:013d}")
