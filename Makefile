@@ -30,6 +30,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 ## bench: the sync benchmarks of docs/PERFORMANCE.md, e.g. make bench ARGS="--quick --only B5".
