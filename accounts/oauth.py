@@ -26,7 +26,7 @@ import hmac
 import logging
 import re
 import secrets
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 from django.conf import settings
@@ -212,10 +212,14 @@ def _verify():
 
 
 def _error_from(response: requests.Response) -> OAuthError:
+    """The OAuth error of an answer: JSON from the token endpoint; form-encoded
+    (``error=invalid_token&error_description=…``) from the revoke endpoint (Salesforce Help,
+    "Revoke OAuth Tokens", https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_revoke_token.htm)."""
     try:
         body = response.json()
     except ValueError:
-        body = {}
+        form = parse_qs(response.text or "")
+        body = {key: values[0] for key, values in form.items() if values}
     if not isinstance(body, dict):
         body = {}
     error = str(body.get("error") or f"http_{response.status_code}")

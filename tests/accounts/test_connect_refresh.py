@@ -264,3 +264,14 @@ def test_it_loses_no_rotated_token_when_workers_refresh_at_once(
 def test_its_refresh_service_is_keyword_only():
     with pytest.raises(TypeError):
         connections.connection_refresh(None)  # type: ignore[misc]
+
+
+def test_a_revoke_error_is_read_in_the_form_salesforce_answers_it(sf_connection, sf_emulator):
+    # R17: the revoke endpoint answers errors form-encoded (error=invalid_token&…), not in JSON.
+    from accounts import oauth
+
+    sf_emulator.revoke_token(sf_connection.refresh_token)
+    with pytest.raises(oauth.OAuthError) as refused:
+        oauth.revoke(login_url=sf_connection.login_url, token=sf_connection.refresh_token)
+    assert refused.value.error == "invalid_token"
+    assert refused.value.status == 400
