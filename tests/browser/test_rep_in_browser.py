@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import close_old_connections
+from django.db import OperationalError, close_old_connections
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -210,6 +210,13 @@ def test_a_page_whose_session_ended_goes_to_sign_in_at_the_next_poll(page, user)
     from django.contrib.sessions.models import Session
 
     sign_in(page, user.username)
-    Session.objects.all().delete()  # signed out elsewhere, or the session expired
+    # Signed out elsewhere, or the session expired. The test database is SQLite in memory with a
+    # shared cache, where a write meeting a poll's read fails at once instead of waiting.
+    for _attempt in range(50):
+        try:
+            Session.objects.all().delete()
+            break
+        except OperationalError:
+            page.wait_for_timeout(50)
     expect(page).to_have_url(re.compile(r"/login/\?next="), timeout=POLL_WAIT)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
