@@ -3,8 +3,9 @@
 
 The worker is a real subprocess (``manage.py sync_user``) on a SQLite file both processes open
 (the test suite's in-memory database cannot be shared), talking to the test's emulator over
-HTTPS. Latency on composite/sobjects makes the kills land mid-push, including after Salesforce
-committed a create whose answer the dead worker never read.
+HTTPS. Latency on the write calls makes the kills land mid-push; every other round kills the
+worker while the emulator holds the answer of a write Salesforce already committed (R10's case:
+a create whose answer the dead worker never read).
 """
 
 from __future__ import annotations
@@ -74,11 +75,12 @@ def _backoffs_over(user) -> None:
     OutboundChange.objects.filter(user=user).update(not_before=None)
 
 
-def _in_flight_limit_passed(user) -> None:
+def _in_flight_limit_passed(user, sf_emulator) -> None:
     """Salesforce's limit for a running call has passed: a create a dead worker sent has landed by
-    now or never will (R10), so one still unconfirmed may be sent again. The emulator's requests
-    here take under a second; wait for them, then move the clock of the links, as above."""
-    time.sleep(1.5)
+    now or never will (R10), so one still unconfirmed may be sent again. Wait until the emulator
+    has run every call it received (the dead workers' too) to its end, then move the clock of
+    the links, as above."""
+    assert sf_emulator.wait_until_idle(timeout=30), "a dead worker's call is still running"
     TaskLink.objects.filter(user=user, state=LinkState.CREATING).update(
         resend_after=timezone.now() - timedelta(seconds=1)
     )
@@ -116,7 +118,11 @@ def test_it_converges_after_a_worker_is_killed_20_times_mid_sync(
         landed_mid_run = 0
         for round_no in range(KILLS):
             _local_changes(user, rng, round_no, deleted)
-            sf_emulator.set_latency(rng.uniform(0.2, 0.8), path="composite/sobjects")
+            # A push's collection calls and its Composite calls alike (issue 16): a push is
+            # now one or two calls, each slow enough for the kill to land inside it.
+            sf_emulator.set_latency(rng.uniform(0.6, 2.4), path="composite")
+            if round_no % 2:
+                hold = sf_emulator.hold_response(method="POST", path="composite")
             last_run = SyncRun.objects.filter(user=user).order_by("-pk").first()
             worker = subprocess.Popen(  # noqa: S603 - our own manage.py
                 [sys.executable, "manage.py", "sync_user", user.username],
@@ -126,7 +132,11 @@ def test_it_converges_after_a_worker_is_killed_20_times_mid_sync(
                 stderr=subprocess.DEVNULL,
             )
             started = _wait_for_run(user, after=last_run.pk if last_run else 0, worker=worker)
-            time.sleep(rng.uniform(0.0, 2.0))  # a random point of the run
+            if round_no % 2:
+                # Salesforce committed the creates; the worker dies before reading the answer.
+                sf_emulator.wait_until_held(hold["id"], timeout=30)
+            else:
+                time.sleep(rng.uniform(0.0, 2.0))  # a random point of the run
             if worker.poll() is None:
                 worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=30)
@@ -134,7 +144,7 @@ def test_it_converges_after_a_worker_is_killed_20_times_mid_sync(
             sf_emulator.clear_faults()
             _lease_expired(user)
         _backoffs_over(user)
-        _in_flight_limit_passed(user)
+        _in_flight_limit_passed(user, sf_emulator)
 
         # The next runs (a healthy worker) converge.
         with harness.jobs_suppressed():
