@@ -7,15 +7,20 @@ runs the production engine and client against the Salesforce emulator over real 
   meant to fail with ``allow_partial=True``.
 - ``turn_on(user=None)``: tick the checkbox and let the first sync run (R3, R4).
 - ``syncing``: a rep with sync on and the first sync done, API counters at zero.
+- ``worker_thread``: queued syncs run in a background thread, as a qcluster worker would, so a
+  page returns at once (browser tests of the import's progress).
 
 Plain helpers (``link_of``, ``remote``, ``state_of``, ``sf_time``, ``ago``) live here too.
 """
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import close_old_connections
 
 from tasksync.models import RunOutcome, SyncState, TaskLink
+from tasksync.sync import jobs_api
 from tasksync.sync.engine import sync_user
 from tasksync.sync.services import sync_enable
 
@@ -78,3 +83,27 @@ def syncing(rep, turn_on, sf_emulator):
     turn_on()
     sf_emulator.reset_api_calls()
     return rep
+
+
+@pytest.fixture
+def worker_thread(monkeypatch):
+    """Queued syncs run in a background thread, as a qcluster worker would. tasksync.sync.services
+    imports enqueue_sync by name, so both names are replaced (reported: one name would do)."""
+    threads = []
+
+    def enqueue(*, user_id, trigger):
+        def work():
+            try:
+                sync_user(user_id=user_id, trigger=trigger)
+            finally:
+                close_old_connections()
+
+        thread = threading.Thread(target=work, daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    monkeypatch.setattr(jobs_api, "enqueue_sync", enqueue)
+    monkeypatch.setattr("tasksync.sync.services.enqueue_sync", enqueue)
+    yield
+    for thread in threads:
+        thread.join(timeout=60)

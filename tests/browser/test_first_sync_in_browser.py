@@ -1,41 +1,12 @@
 """R3/R4 in a browser: tick the checkbox, watch the import's progress, see today's tasks."""
 
-import threading
-
 import pytest
-from django.db import close_old_connections
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tasksync.sync import jobs_api
-from tasksync.sync.engine import sync_user
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker_thread(monkeypatch):
-    """Run queued syncs in a background thread, as a qcluster worker would, so the page returns
-    at once and shows the import while it runs."""
-    threads = []
-
-    def enqueue(*, user_id, trigger):
-        def work():
-            try:
-                sync_user(user_id=user_id, trigger=trigger)
-            finally:
-                close_old_connections()
-
-        thread = threading.Thread(target=work, daemon=True)
-        threads.append(thread)
-        thread.start()
-
-    monkeypatch.setattr(jobs_api, "enqueue_sync", enqueue)
-    monkeypatch.setattr("tasksync.sync.services.enqueue_sync", enqueue)
-    yield
-    for thread in threads:
-        thread.join(timeout=60)
 
 
 def test_ticking_the_checkbox_imports_with_progress_and_fills_the_command_center(

@@ -2,11 +2,10 @@
 the settings page and the demo's first sync. Syncs are real runs against the emulator."""
 
 import re
-import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import OperationalError, close_old_connections
+from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -15,7 +14,6 @@ from accounts.models import User
 from tasksync.models import Notice
 from tasksync.services import tasks as task_services
 from tasksync.sync import services as sync_services
-from tasksync.sync.engine import sync_user
 from tests.conftest import PASSWORD
 from tests.fixtures_sync import link_of
 
@@ -141,29 +139,6 @@ def test_the_first_visit_takes_the_browsers_time_zone(browser, live_server):
         expect(page.get_by_label("Time zone")).to_have_value("Pacific/Auckland")
     finally:
         context.close()
-
-
-@pytest.fixture
-def worker_thread(monkeypatch):
-    """Queued syncs run in a background thread, as a qcluster worker would, so the settings page
-    returns at once and shows the import while it runs."""
-    threads = []
-
-    def enqueue(*, user_id, trigger):
-        def work():
-            try:
-                sync_user(user_id=user_id, trigger=trigger)
-            finally:
-                close_old_connections()
-
-        thread = threading.Thread(target=work, daemon=True)
-        threads.append(thread)
-        thread.start()
-
-    monkeypatch.setattr("tasksync.sync.services.enqueue_sync", enqueue)
-    yield
-    for thread in threads:
-        thread.join(timeout=60)
 
 
 @pytest.fixture
