@@ -49,25 +49,5 @@ def test_a_run_clears_the_queue_flag_so_the_next_edit_queues_again(
     assert queued == ["push", "push"]
 
 
-def test_a_change_that_arrived_during_a_run_gets_its_own_round(syncing, monkeypatch):
-    # R5: a job that found the lease held asked for another round; the run queues it on release.
-    from tasksync.sync.engine import sync_user
-
-    queued = []
-    monkeypatch.setattr(
-        jobs_api, "enqueue_sync", lambda *, user_id, trigger: queued.append(trigger)
-    )
-    original = SyncState.objects.filter(user=syncing)
-
-    def late_change(*args, **kwargs):
-        # What a second worker does when it finds the lease held (sync_user's early return).
-        original.update(rerun_requested=True, push_queued=False)
-
-    from tasksync.sync import engine
-
-    real_succeeded = engine._succeeded
-    monkeypatch.setattr(engine, "_succeeded", lambda ctx: (late_change(), real_succeeded(ctx))[1])
-    sync_user(user_id=syncing.pk, trigger="poll")
-    assert queued == ["push"]
-    state = SyncState.objects.get(user=syncing)
-    assert (state.rerun_requested, state.push_queued) == (False, True)
+# A change or a worker arriving while a run goes on: tests/failure/test_rerun_after_a_run.py (R5,
+# provoked for real on PostgreSQL).
