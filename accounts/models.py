@@ -66,6 +66,12 @@ class SalesforceOrg(models.Model):
     api_used = models.PositiveIntegerField(_("API calls used"), null=True, blank=True)
     api_max = models.PositiveIntegerField(_("API call limit"), null=True, blank=True)
     api_usage_at = models.DateTimeField(_("API usage seen at"), null=True, blank=True)
+    # R1: the org's TaskStatus picklist (ApiName, IsClosed, IsDefault, SortOrder rows), read once
+    # per org and day, or again as soon as Salesforce rejects a status (issue 16).
+    task_statuses = models.JSONField(_("Task status picklist"), default=list, blank=True)
+    task_statuses_at = models.DateTimeField(
+        _("Task status picklist read at"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("Salesforce org")

@@ -442,3 +442,113 @@ def backoff(attempts: int, *, jitter: float) -> timedelta:
 def gives_up(first_failed_at: datetime | None, now: datetime) -> bool:
     """R11: a transient failure is retried for at least 24 hours before the change is failed."""
     return first_failed_at is not None and now - first_failed_at >= GIVE_UP_AFTER
+
+
+# --- what rides in the cycle's calls (R1, R7, R13; issue 16) -----------------------------------
+
+PICKLIST_MAX_AGE = timedelta(days=1)
+STATUS_REJECTED_CODES = (
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+    "BAD_VALUE_FOR_RESTRICTED_PICKLIST",
+)
+
+
+def picklist_due(read_at: datetime | None, now: datetime, *, have_rows: bool) -> bool:
+    """R1: the org's TaskStatus picklist is read once per org and day; never read, or thrown
+    away after Salesforce rejected a status (``read_at`` None), it is read again."""
+    return not have_rows or read_at is None or now - read_at >= PICKLIST_MAX_AGE
+
+
+def status_rejected(code: str, fields, message: str = "") -> bool:
+    """R1: Salesforce refused a record for its Status value: the org's picklist changed."""
+    return code in STATUS_REJECTED_CODES and ("Status" in (fields or ()) or "Status" in message)
+
+
+def pick_statuses(rows: list[dict], configured: StatusMap) -> StatusMap:
+    """R1 (beyond): the org's open and closed Status values from its TaskStatus picklist: the
+    configured value where the org has it, else the org's default, else the first by order."""
+    if not rows:
+        return configured
+
+    def name(row):
+        return row.get("ApiName") or row.get("MasterLabel")
+
+    def pick(candidates, preferred):
+        if preferred in [name(r) for r in candidates]:
+            return preferred
+        defaults = [r for r in candidates if r.get("IsDefault")]
+        chosen = defaults or sorted(candidates, key=lambda r: r.get("SortOrder") or 0)
+        return name(chosen[0]) if chosen else preferred
+
+    return StatusMap(
+        open=pick([r for r in rows if not r.get("IsClosed")], configured.open),
+        complete=pick([r for r in rows if r.get("IsClosed")], configured.complete),
+    )
+
+
+DELETED_LOG_DAYS = 15  # R7, sObject Get Deleted: the delete log covers 15 days
+DELETED_CHECK_EVERY = timedelta(minutes=5)
+
+
+def deleted_log_window(
+    watermark: datetime | None, now: datetime, *, force: bool = False
+) -> tuple[datetime, datetime] | None:
+    """R6, R7: the window of the delete log to read now, or None when it is not due (read at
+    most every 5 minutes, never more than 15 days back; ``force`` after a long absence)."""
+    floor = now - timedelta(days=DELETED_LOG_DAYS) + timedelta(minutes=5)
+    start = max(watermark or floor, floor)
+    if not force and now - start < DELETED_CHECK_EVERY:
+        return None
+    return start, now
+
+
+# --- how a push is packed into Composite calls (R5, R13) --------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """One subrequest of a push: ``kind`` (create, update, delete) and which of that kind's
+    items (a slice of its list) it carries; ``single`` is a one-record sObject request, which
+    does not count toward the 5 collections."""
+
+    kind: str
+    start: int
+    stop: int
+    single: bool = False
+
+
+def pack_push(
+    counts: dict[str, int], *, per_collection: int = 200, heavy: int = 5, subrequests: int = 25
+) -> list[list[Part]]:
+    """R13: the creates, updates and deletes of a push packed into as few Composite calls as
+    Composite's limits allow: sObject Collections of up to ``per_collection`` records (at most
+    ``heavy`` a call, given to the kinds with the most left), then what is left sent as
+    single-record subrequests (up to ``subrequests`` subrequests in all).
+
+    One call carries up to 1,000 changes of one kind, or any mix that fits five collections and
+    twenty singles (e.g. 600 creates, 380 edits and 20 deletes); 333 of each of three kinds
+    need two calls."""
+    order = ("create", "update", "delete")
+    left = {k: counts.get(k, 0) for k in order}
+    done = dict.fromkeys(order, 0)
+    calls: list[list[Part]] = []
+    while any(left.values()):
+        parts: list[Part] = []
+        for _ in range(heavy):
+            kind = max(order, key=lambda k: left[k])
+            if left[kind] < 2:
+                break
+            size = min(per_collection, left[kind])
+            parts.append(Part(kind, done[kind], done[kind] + size))
+            done[kind] += size
+            left[kind] -= size
+        for kind in order:
+            size = min(left[kind], subrequests - len(parts))
+            parts += [
+                Part(kind, i, i + 1, single=True) for i in range(done[kind], done[kind] + size)
+            ]
+            done[kind] += size
+            left[kind] -= size
+        parts.sort(key=lambda part: (order.index(part.kind), part.start))
+        calls.append(parts)
+    return calls

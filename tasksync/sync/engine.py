@@ -22,7 +22,7 @@ from tasksync.models import (
 )
 from tasksync.salesforce import errors
 from tasksync.salesforce.client import SalesforceClient, sf_datetime, soql_id
-from tasksync.sync import budget, org_pull
+from tasksync.sync import budget, decide, org_pull
 from tasksync.sync import pull as pull_mod
 from tasksync.sync import push as push_mod
 from tasksync.sync.context import IdentityChanged, RunContext
@@ -31,8 +31,8 @@ from tasksync.sync.mapping import StatusMap
 
 logger = logging.getLogger(__name__)
 
-DELETED_LOG_DAYS = 15  # R7, sObject Get Deleted: the delete log covers 15 days
-DELETED_CHECK_EVERY = timedelta(minutes=5)
+DELETED_LOG_DAYS = decide.DELETED_LOG_DAYS  # R7, sObject Get Deleted: 15 days
+DELETED_CHECK_EVERY = decide.DELETED_CHECK_EVERY
 DISPATCH_TOLERANCE = timedelta(seconds=0.25)
 MAX_ROUNDS = 3
 
@@ -162,12 +162,9 @@ def _statuses(state: SyncState) -> StatusMap:
 def _cycle(ctx: RunContext, *, resync: bool) -> None:
     state = ctx.state
     if state.phase == SyncPhase.FIRST_SYNC:
-        _detect_statuses(ctx)
         window = ctx.sf_now() - pull_mod.FIRST_SYNC_WINDOW
-        pull_mod.pull(ctx, import_window_start=window)
-        if state.last_success_at is not None:
-            # R7: back after more than 15 days: deletions of the last 15 days still apply.
-            _pull_deletions(ctx, force=True)
+        # R7: back after more than 15 days: deletions of the last 15 days still apply.
+        _pull(ctx, import_window_start=window, deletions=state.last_success_at is not None)
         state.phase = SyncPhase.ON
         state.save(update_fields=["phase"])
     elif resync:
@@ -177,8 +174,7 @@ def _cycle(ctx: RunContext, *, resync: bool) -> None:
         # R19: the org's feed pulls for every rep; this run only reads what it will write.
         org_pull.read_before_push(ctx, feed)
     else:
-        pull_mod.pull(ctx)
-        _pull_deletions(ctx)
+        _pull(ctx)
     for _ in range(MAX_ROUNDS):
         SyncState.objects.filter(pk=state.pk).update(rerun_requested=False, push_queued=False)
         push_mod.push(ctx)
@@ -193,41 +189,112 @@ def resync_cycle(ctx: RunContext) -> None:
     resync(ctx)
 
 
-def _detect_statuses(ctx: RunContext) -> None:
-    """R1 (beyond): read the org's TaskStatus picklist for its open default and closed value."""
-    try:
-        rows = ctx.client.task_statuses()
-    except errors.RecordRejected:
+def _pull(ctx: RunContext, *, import_window_start=None, deletions: bool | None = None) -> None:
+    """The cycle's pull and what rides in its first call (one call for an idle poll): the
+    delete log when it is due (R6, R7), the org's TaskStatus picklist when the org's copy is
+    a day old or was thrown away after a rejected status (R1)."""
+    state, client = ctx.state, ctx.client
+    importing = import_window_start is not None
+    window = None
+    if deletions or (deletions is None and not importing):
+        window = decide.deleted_log_window(state.deleted_watermark, ctx.sf_now(), force=importing)
+    extras, heavy = [], 0
+    if window is not None:
+        extras.append(client.deleted_subrequest(*window))
+    org = ctx.connection.org
+    if decide.picklist_due(org.task_statuses_at, timezone.now(), have_rows=bool(org.task_statuses)):
+        extras.append(client.task_statuses_subrequest())
+        heavy = 1
+    else:
+        _use_statuses(ctx, org.task_statuses)
+
+    def on_first(answers):
+        if "statuses" in answers:
+            _statuses_answered(ctx, answers["statuses"])
+
+    answers = pull_mod.pull(
+        ctx,
+        import_window_start=import_window_start,
+        extras=tuple(extras),
+        heavy_extras=heavy,
+        on_first=on_first,
+    )
+    if window is not None:
+        _pull_deletions(ctx, window=window, answer=answers.get("deleted"))
+    elif importing and state.deleted_watermark is None:
+        # Nothing was linked before this import: no deletion before it concerns us. The delete
+        # log is first read five minutes on, from where this read began.
+        state.deleted_watermark = state.watermark
+        state.save(update_fields=["deleted_watermark"])
+
+
+def _statuses_answered(ctx: RunContext, result: dict) -> None:
+    """The picklist subrequest's answer: kept for the org (R1), and this user's values picked.
+    A refusal (no access to TaskStatus) keeps the values in use; the next cycle asks again."""
+    if result.get("httpStatusCode") != 200:
+        logger.info("TaskStatus picklist refused: %s", result.get("httpStatusCode"))
         return
+    rows = [
+        {k: r.get(k) for k in ("ApiName", "MasterLabel", "IsClosed", "IsDefault", "SortOrder")}
+        for r in (result.get("body") or {}).get("records") or []
+    ]
+    org = ctx.connection.org
+    org.task_statuses, org.task_statuses_at = rows, timezone.now()
+    type(org).objects.filter(pk=org.pk).update(
+        task_statuses=rows, task_statuses_at=org.task_statuses_at
+    )
+    _use_statuses(ctx, rows)
+
+
+def _use_statuses(ctx: RunContext, rows) -> None:
+    """R1 (beyond): this user's open default and closed value, from the org's picklist."""
     state = ctx.state
-    opened = [r for r in rows if not r.get("IsClosed")]
-    closed = [r for r in rows if r.get("IsClosed")]
     configured = StatusMap(settings.SALESFORCE_STATUS_OPEN, settings.SALESFORCE_STATUS_COMPLETE)
-
-    def pick(candidates, preferred):
-        names = [r.get("ApiName") or r.get("MasterLabel") for r in candidates]
-        if preferred in names:
-            return preferred
-        defaults = [r for r in candidates if r.get("IsDefault")]
-        chosen = defaults or sorted(candidates, key=lambda r: r.get("SortOrder") or 0)
-        return (chosen[0].get("ApiName") or chosen[0].get("MasterLabel")) if chosen else preferred
-
-    state.status_open_value = pick(opened, configured.open)
-    state.status_complete_value = pick(closed, configured.complete)
+    picked = decide.pick_statuses(rows or [], configured)
+    if not rows or (state.status_open_value, state.status_complete_value) == (
+        picked.open,
+        picked.complete,
+    ):
+        return
+    state.status_open_value, state.status_complete_value = picked.open, picked.complete
     state.save(update_fields=["status_open_value", "status_complete_value"])
     ctx.statuses = _statuses(state)
 
 
-def _pull_deletions(ctx: RunContext, *, force: bool = False) -> None:
-    """Deletions queryAll can no longer see (recycle bin emptied), from sobjects/Task/deleted/."""
-    state = ctx.state
-    now = ctx.sf_now()  # R16: the window is on Salesforce's clock
-    floor = now - timedelta(days=DELETED_LOG_DAYS) + timedelta(minutes=5)
-    start = max(state.deleted_watermark or floor, floor)
-    if not force and now - start < DELETED_CHECK_EVERY:
+def _detect_statuses(ctx: RunContext) -> None:
+    """R1 (beyond): the org's TaskStatus picklist (kept for a day per org) gives the open
+    default and the closed value. Used by a resync; other cycles read it in their pull."""
+    org = ctx.connection.org
+    if not decide.picklist_due(
+        org.task_statuses_at, timezone.now(), have_rows=bool(org.task_statuses)
+    ):
+        _use_statuses(ctx, org.task_statuses)
         return
     try:
-        result = ctx.client.deleted(start, now)
+        rows = ctx.client.task_statuses()
+    except errors.RecordRejected:
+        return
+    _statuses_answered(ctx, {"httpStatusCode": 200, "body": {"records": rows}})
+
+
+def _pull_deletions(
+    ctx: RunContext, *, force: bool = False, window=None, answer: dict | None = None
+) -> None:
+    """Deletions queryAll can no longer see (recycle bin emptied), from sobjects/Task/deleted/:
+    ``answer`` is its result as a subrequest of the pull's first call, else it is read here."""
+    state = ctx.state
+    if window is None:
+        window = decide.deleted_log_window(state.deleted_watermark, ctx.sf_now(), force=force)
+        if window is None:
+            return
+    start, now = window  # R16: on Salesforce's clock
+    try:
+        if answer is None:
+            result = ctx.client.deleted(start, now)
+        elif answer.get("httpStatusCode") == 200:
+            result = answer.get("body") or {}
+        else:
+            raise ctx.client.subrequest_problem(answer)
     except errors.RecordRejected as problem:
         logger.info("deleted/ refused (%s): reconciling ids instead", problem.code)
         reconcile_ids(ctx)

@@ -73,7 +73,14 @@ def import_query(ctx: RunContext, window_start) -> str:
     )
 
 
-def pull(ctx: RunContext, *, import_window_start=None) -> None:
+def pull(
+    ctx: RunContext,
+    *,
+    import_window_start=None,
+    extras: tuple[dict, ...] = (),
+    heavy_extras: int = 0,
+    on_first=None,
+) -> dict:
     """Read changed Tasks page by page; each page is decided and applied in one transaction.
 
     With ``import_window_start`` (first sync, R4, or a re-enable after 15 days, R7) it reads the
@@ -81,37 +88,57 @@ def pull(ctx: RunContext, *, import_window_start=None) -> None:
     or after the cursor through ``queryAll``, so deletions still in the recycle bin arrive in the
     same read. The cursor moves only after a complete read, and on Salesforce's clock (R16): the
     time the first page was answered, less the overlap.
+
+    Pages are chained through Composite, five a call (an import of 10,000 tasks is one or two
+    calls), the next call on the wire while this one's pages are written. ``extras`` (the delete
+    log, the TaskStatus picklist) ride in the first call; ``on_first(results)`` gets their
+    answers before any page is applied, and so does the caller, as the return value. An idle
+    poll with no extras is one plain query.
     """
     state = ctx.state
-    if import_window_start is not None:
+    importing = import_window_start is not None
+    if importing:
         soql, include_deleted = import_query(ctx, import_window_start), False
     else:
         since = state.watermark or ctx.sf_now() - FIRST_SYNC_WINDOW
         soql, include_deleted = changes_query(ctx, since), True
     in_doubt = _in_doubt_creates(ctx)
     read_at = None
-    for page in ctx.client.iter_pages(soql, include_deleted=include_deleted):
-        first = read_at is None
-        if first:
-            read_at = ctx.client.server_time() or ctx.sf_now()
-        records = page.get("records") or []
-        with transaction.atomic():
-            ctx.guard()
-            if first and import_window_start is not None:
-                state.progress_total = page.get("totalSize", len(records))
-                state.progress_done = 0
-            apply_page(ctx, records, in_doubt)
-            if import_window_start is not None:
-                state.progress_done += len(records)
-                state.save(update_fields=["progress_done", "progress_total"])
-            ctx.flush()
-        if not page.get("done", True):
-            ctx.check_budget()  # R13: the next page can wait for the budget
+    answers: dict = {}
+    first_page = True
+    calls = ctx.client.iter_chained(
+        soql,
+        include_deleted=include_deleted,
+        extras=extras,
+        heavy_extras=heavy_extras,
+        chain_first=importing,
+        before_next=ctx.check_budget,  # R13: the next page can wait for the budget
+    )
+    for chained in calls:
+        if read_at is None:
+            read_at = chained.answered_at or ctx.sf_now()
+            answers = chained.extras
+            if on_first is not None:
+                on_first(answers)
+        for page in chained.pages:
+            records = page.get("records") or []
+            with transaction.atomic():
+                ctx.guard()
+                if importing and first_page:
+                    state.progress_total = page.get("totalSize", len(records))
+                    state.progress_done = 0
+                first_page = False
+                apply_page(ctx, records, in_doubt)
+                if importing:
+                    state.progress_done += len(records)
+                    state.save(update_fields=["progress_done", "progress_total"])
+                ctx.flush()
     cursor = (read_at or ctx.sf_now()) - OVERLAP
     if state.watermark is None or cursor > state.watermark:
         state.watermark = cursor
         state.save(update_fields=["watermark"])
     ctx.in_doubt_checked = True
+    return answers
 
 
 def _in_doubt_creates(ctx: RunContext) -> list[TaskLink]:

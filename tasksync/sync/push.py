@@ -1,4 +1,5 @@
-"""Local → Salesforce: send the outbox through sObject Collections, 200 records a call (R5, R10)."""
+"""Local → Salesforce: send the outbox through sObject Collections, up to 1,000 records a call
+(five collections of 200 in one Composite call; R5, R10, R13)."""
 
 from __future__ import annotations
 
@@ -83,16 +84,13 @@ def push(ctx: RunContext) -> None:
             TaskLink.objects.filter(pk__in=[link.pk for _, link in never_landed]).update(
                 state=LinkState.LOCAL_DELETED, create_started_at=None, resend_after=None
             )
-    # R13: pushes wait (stay queued) once the org reaches its API budget share.
-    for batch in _chunks(creates):
+    sendable = _update_payloads(ctx, updates)
+    # R13: as few calls as Composite's limits allow (decide.pack_push); pushes wait (stay
+    # queued) once the org reaches its API budget share.
+    kinds = {"create": creates, "update": sendable, "delete": deletes}
+    for parts in decide.pack_push({kind: len(items) for kind, items in kinds.items()}):
         ctx.check_budget()
-        _push_creates(ctx, batch)
-    for batch in _chunks(updates):
-        ctx.check_budget()
-        _push_updates(ctx, batch)
-    for batch in _chunks(deletes):
-        ctx.check_budget()
-        _push_deletes(ctx, batch)
+        _push_call(ctx, [(part, kinds[part.kind][part.start : part.stop]) for part in parts])
 
 
 def _view(ctx: RunContext, link) -> decide.Link | None:
@@ -115,19 +113,83 @@ def _create_cannot_land(ctx: RunContext, link) -> bool:
     )
 
 
-def _chunks(items):
-    for start in range(0, len(items), COLLECTION_LIMIT):
-        yield items[start : start + COLLECTION_LIMIT]
+# --- one call: creates, updates and deletes ---------------------------------------------------
+
+
+def _push_call(ctx: RunContext, parts) -> None:
+    """One packed call. Creates record their intent first, in their own committed transaction
+    (R10); then the call, with no transaction open; then every answer settles in one
+    transaction against the rows as they are now (R6, R11). A lone collection goes as the plain
+    sObject Collections call it is; more parts go as one Composite call."""
+    picked = {"create": [], "update": [], "delete": []}
+    for part, items in parts:
+        picked[part.kind] += items
+    creates, updates, deletes = picked["create"], picked["update"], picked["delete"]
+    payloads = _create_intent(ctx, creates) if creates else []
+    # Each part's records (payloads or ids), in the order sent.
+    offsets = {"create": 0, "update": 0, "delete": 0}
+    wire = []
+    for part, items in parts:
+        at = offsets[part.kind]
+        offsets[part.kind] += len(items)
+        if part.kind == "create":
+            records = payloads[at : at + len(items)]
+        elif part.kind == "update":
+            records = [{"id": link.sf_id, **payload} for _, link, _, _, payload in items]
+        else:
+            records = [link.sf_id for _, link in items]
+        wire.append((part.kind, part.single, records))
+    everything = creates + [(row, link) for row, link, *_ in updates] + deletes
+    try:
+        results = _send(ctx, everything, lambda: _write(ctx, wire))
+    except errors.SalesforceProblem as problem:
+        if creates and problem.status is not None:
+            # Salesforce answered (an error): the request is over, and whatever it committed is
+            # visible to the next pull. The create may be sent again after that pull.
+            TaskLink.objects.filter(pk__in=[link.pk for _, link in creates]).update(
+                resend_after=ctx.now()
+            )
+        raise
+    if results is None:
+        return
+    by_kind = {"create": [], "update": [], "delete": []}
+    for (kind, _, _), answer in zip(wire, results, strict=True):
+        by_kind[kind] += answer
+    with transaction.atomic():
+        ctx.guard()
+        if creates:
+            _settle_creates(ctx, creates, by_kind["create"])
+        if updates:
+            _settle_updates(ctx, updates, by_kind["update"])
+        if deletes:
+            _settle_deletes(ctx, deletes, by_kind["delete"])
+        ctx.flush()
+
+
+def _write(ctx: RunContext, wire) -> list[list[dict]]:
+    client = ctx.client
+    if len(wire) == 1 and len(wire[0][2]) <= COLLECTION_LIMIT:
+        kind, _, records = wire[0]
+        if kind == "create":
+            return [client.create_many(records)]
+        if kind == "update":
+            return [client.update_many(records)]
+        return [client.delete_many(records)]
+    answers = client.write_composite(wire)
+    for (_, _, records), answer in zip(wire, answers, strict=True):
+        if len(answer) != len(records):
+            raise errors.Transient("Salesforce returned an unexpected number of results.")
+    return answers
 
 
 # --- creates ---------------------------------------------------------------------------------
 
 
-def _push_creates(ctx: RunContext, batch) -> None:
+def _create_intent(ctx: RunContext, batch) -> list[dict]:
+    """R10: record the intent before the call, in its own committed transaction. If the worker
+    dies or the response is lost, the link stays "in doubt" and the next pull matches it."""
     payloads, new_links, old_links = [], [], []
     key_field = settings.SALESFORCE_TASK_EXTERNAL_ID_FIELD
-    # R10: record the intent before the call, in its own committed transaction. If the worker
-    # dies or the response is lost, the link stays "in doubt" and the next pull matches it.
     with transaction.atomic():
         ctx.guard()
         started = ctx.now()
@@ -154,47 +216,38 @@ def _push_creates(ctx: RunContext, batch) -> None:
             payloads.append(payload)
         insert_many(new_links)
         _write_links(old_links, [*_LINK_FIELDS, "create_started_at", "resend_after", "create_key"])
-    try:
-        results = _send(ctx, batch, lambda: ctx.client.create_many(payloads))
-    except errors.SalesforceProblem as problem:
-        if problem.status is not None:
-            # Salesforce answered (an error): the request is over, and whatever it committed is
-            # visible to the next pull. The create may be sent again after that pull.
-            TaskLink.objects.filter(pk__in=[link.pk for _, link in batch]).update(
-                resend_after=ctx.now()
-            )
-        raise
-    if results is None:
-        return
-    with transaction.atomic():
-        ctx.guard()
-        landed = []
-        for (row, link), result in zip(batch, results, strict=True):
-            link.create_started_at = link.resend_after = None
-            if result.get("success"):
-                link.sf_id = result["id"]
-                link.state = LinkState.SYNCED
-                link.last_synced_at = ctx.now()
-                ctx.run.pushed += 1
-                ctx.pushed(task=row.task, sf_id=link.sf_id, action=EventAction.CREATE)
-                landed.append((row, link, None, None))
-            else:
-                # Salesforce answered for this record: it was not created.
-                link.state = LinkState.FAILED
-                _record_failure(ctx, row, link, _result_problem(result), action=EventAction.CREATE)
-        _write_links(
-            [link for _, link in batch],
-            ["sf_id", "state", "create_started_at", "resend_after", "last_synced_at"],
-        )
-        _settle(landed, links_written=True)
-        ctx.flush()
+    return payloads
+
+
+def _settle_creates(ctx: RunContext, batch, results) -> None:
+    landed = []
+    for (row, link), result in zip(batch, results, strict=True):
+        link.create_started_at = link.resend_after = None
+        if result.get("success"):
+            link.sf_id = result["id"]
+            link.state = LinkState.SYNCED
+            link.last_synced_at = ctx.now()
+            ctx.run.pushed += 1
+            ctx.pushed(task=row.task, sf_id=link.sf_id, action=EventAction.CREATE)
+            landed.append((row, link, None, None))
+        else:
+            # Salesforce answered for this record: it was not created.
+            link.state = LinkState.FAILED
+            _record_failure(ctx, row, link, _result_problem(result), action=EventAction.CREATE)
+    _write_links(
+        [link for _, link in batch],
+        ["sf_id", "state", "create_started_at", "resend_after", "last_synced_at"],
+    )
+    _settle(landed, links_written=True)
 
 
 # --- updates ---------------------------------------------------------------------------------
 
 
-def _push_updates(ctx: RunContext, batch) -> None:
-    sendable, payloads, nothing_to_send = [], [], []
+def _update_payloads(ctx: RunContext, batch) -> list:
+    """The updates with something to send, as (row, link, values, fields, payload); those left
+    with nothing to send (what is queued is what Salesforce has) settle at once."""
+    sendable, nothing_to_send = [], []
     for row, link in batch:
         values = mapping.local_snapshot(row.task)
         fields = decide.update_fields(row.fields, values, link.synced_local)
@@ -205,83 +258,67 @@ def _push_updates(ctx: RunContext, batch) -> None:
             nothing_to_send.append((row, link, values, fields))
             continue
         sendable.append((row, link, values, fields, payload))
-        payloads.append({"id": link.sf_id, **payload})
     if nothing_to_send:
         with transaction.atomic():
             ctx.guard()
             _settle(nothing_to_send)
-    if not sendable:
-        return
-    results = _send(
-        ctx, [(r, link) for r, link, *_ in sendable], lambda: ctx.client.update_many(payloads)
-    )
-    if results is None:
-        return
-    with transaction.atomic():
-        ctx.guard()
-        landed, met_delete = [], []
-        for (row, link, values, fields, payload), result in zip(sendable, results, strict=True):
-            if result.get("success"):
-                link.synced_remote.update(
-                    mapping.remote_snapshot({**link.synced_remote, **payload})
-                )
-                ctx.run.pushed += 1
-                ctx.pushed(
-                    task=row.task,
-                    sf_id=link.sf_id,
-                    action=EventAction.UPDATE,
-                    changes={f: [link.synced_local.get(f), values[f]] for f in fields},
-                )
-                landed.append((row, link, values, fields))
-                continue
-            problem = _result_problem(result)
-            if isinstance(problem, errors.AlreadyDeleted):
-                met_delete.append(link)
-                continue
-            _record_failure(ctx, row, link, problem, action=EventAction.UPDATE)
-        _settle(landed)
-        _apply_remote_deletes(ctx, met_delete)
-        ctx.flush()
+    return sendable
+
+
+def _settle_updates(ctx: RunContext, sendable, results) -> None:
+    landed, met_delete = [], []
+    for (row, link, values, fields, payload), result in zip(sendable, results, strict=True):
+        if result.get("success"):
+            link.synced_remote.update(mapping.remote_snapshot({**link.synced_remote, **payload}))
+            ctx.run.pushed += 1
+            ctx.pushed(
+                task=row.task,
+                sf_id=link.sf_id,
+                action=EventAction.UPDATE,
+                changes={f: [link.synced_local.get(f), values[f]] for f in fields},
+            )
+            landed.append((row, link, values, fields))
+            continue
+        problem = _result_problem(result)
+        if isinstance(problem, errors.AlreadyDeleted):
+            met_delete.append(link)
+            continue
+        _record_failure(ctx, row, link, problem, action=EventAction.UPDATE)
+    _settle(landed)
+    _apply_remote_deletes(ctx, met_delete)
 
 
 # --- deletes ---------------------------------------------------------------------------------
 
 
-def _push_deletes(ctx: RunContext, batch) -> None:
-    ids = [link.sf_id for _, link in batch]
-    results = _send(ctx, batch, lambda: ctx.client.delete_many(ids))
-    if results is None:
-        return
+def _settle_deletes(ctx: RunContext, batch, results) -> None:
     by_id = {r.get("id"): r for r in results if r.get("id")}
-    with transaction.atomic():
-        ctx.guard()
-        done_links, done_rows = [], []
-        for index, (row, link) in enumerate(batch):
-            result = by_id.get(link.sf_id) or results[index]
-            problem = None if result.get("success") else _result_problem(result)
-            if problem is None or isinstance(problem, errors.AlreadyDeleted):
-                # R12: already deleted in Salesforce is the goal state reached.
-                link.state = LinkState.LOCAL_DELETED
-                link.last_synced_at = ctx.now()
-                done_links.append(link)
-                done_rows.append(row.pk)
-                ctx.run.deleted += 1
-                ctx.pushed(task=row.task, sf_id=link.sf_id, action=EventAction.DELETE)
-            else:
-                _record_failure(ctx, row, link, problem, action=EventAction.DELETE)
-        TaskLink.objects.filter(pk__in=[link.pk for link in done_links]).update(
-            state=LinkState.LOCAL_DELETED, last_synced_at=ctx.now()
-        )
-        OutboundChange.objects.filter(pk__in=done_rows).delete()
-        ctx.flush()
+    done_links, done_rows = [], []
+    for index, (row, link) in enumerate(batch):
+        result = by_id.get(link.sf_id) or results[index]
+        problem = None if result.get("success") else _result_problem(result)
+        if problem is None or isinstance(problem, errors.AlreadyDeleted):
+            # R12: already deleted in Salesforce is the goal state reached.
+            link.state = LinkState.LOCAL_DELETED
+            link.last_synced_at = ctx.now()
+            done_links.append(link)
+            done_rows.append(row.pk)
+            ctx.run.deleted += 1
+            ctx.pushed(task=row.task, sf_id=link.sf_id, action=EventAction.DELETE)
+        else:
+            _record_failure(ctx, row, link, problem, action=EventAction.DELETE)
+    TaskLink.objects.filter(pk__in=[link.pk for link in done_links]).update(
+        state=LinkState.LOCAL_DELETED, last_synced_at=ctx.now()
+    )
+    OutboundChange.objects.filter(pk__in=done_rows).delete()
 
 
 # --- shared ----------------------------------------------------------------------------------
 
 
 def _send(ctx: RunContext, batch, call):
-    """Make one collection call. A transient failure backs the batch off; anything that stops
-    the whole run (reconnect, over limit) propagates. Returns None when nothing came back."""
+    """Make one call. A transient failure backs the batch off; anything that stops the whole
+    run (reconnect, over limit) propagates. Returns each part's results."""
     try:
         results = call() or []
     except errors.Transient as problem:
@@ -291,7 +328,7 @@ def _send(ctx: RunContext, batch, call):
                 _back_off(ctx, row, problem)
             ctx.flush()
         raise
-    if len(results) != len(batch):
+    if sum(len(answer or []) for answer in results) != len(batch):
         raise errors.Transient("Salesforce returned an unexpected number of results.")
     return results
 
@@ -369,6 +406,11 @@ def _record_failure(ctx, row, link, problem, *, action) -> None:
         _back_off(ctx, row, problem)
         return
     # R11/R12: this record is marked failed with Salesforce's message; the rest goes on.
+    if decide.status_rejected(problem.code, getattr(problem, "fields", ()), problem.message):
+        # R1: the org's picklist changed: its kept copy goes, the next pull reads it again.
+        type(ctx.connection.org).objects.filter(pk=ctx.connection.org_id).update(
+            task_statuses_at=None
+        )
     row.state = OutboxState.FAILED
     row.attempts += 1
     row.last_error = problem.message

@@ -35,13 +35,13 @@ def test_polls_stretch_as_the_share_is_approached(syncing, run, settings, sf_emu
 
 def test_it_stops_at_the_share_without_extra_calls_then_resumes(syncing, run, sf_emulator):
     # R13: at the share, pushes wait and nothing more is called until the budget recovers.
-    sf_emulator.set_api_limit(1000, used=498)
+    sf_emulator.set_api_limit(1000, used=499)
     for i in range(3):
         services.task_create(user=syncing, name=f"Task {i}")
     sf_emulator.reset_api_calls()
     first = sync_user(user_id=syncing.pk, trigger="push")
     assert first is not None
-    # The pull's two reads cross the share: the push waits, queued.
+    # The pull's one read (issue 16: one call) crosses the share: the push waits, queued.
     assert OutboundChange.objects.filter(user=syncing).count() == 3
     state = state_of(syncing)
     assert (state.phase, state.pause_reason) == ("paused", "over_limit")
@@ -50,7 +50,7 @@ def test_it_stops_at_the_share_without_extra_calls_then_resumes(syncing, run, sf
         " when the 24-hour budget recovers."
     )
     spent = sf_emulator.api_call_total()
-    assert spent <= 2
+    assert spent == 1
 
     # Polls and pushes now cost nothing.
     assert sync_user(user_id=syncing.pk, trigger="poll") is None

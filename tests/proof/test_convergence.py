@@ -57,7 +57,10 @@ FAULTS = [
     "drop_delete",
     "over_limit",
 ]
-FAULT_PATHS = ["query", "composite/sobjects", ".*"]
+# "composite": a push's collection calls and its Composite calls alike (issue 16).
+FAULT_PATHS = ["query", "composite", ".*"]
+# A push's write call: a lone sObject Collections call, or one Composite call.
+WRITE_CALL = "composite(/sobjects)?$"
 
 
 def _at(values, index):
@@ -189,11 +192,13 @@ class Model:
         elif fault == "reject":
             sf.reject_records(field="Subject", contains="quote", times=None)
         elif fault == "drop_create":
-            sf.drop_response(method="POST", path="composite/sobjects", times=1)
+            sf.drop_response(method="POST", path=WRITE_CALL, times=1)
         elif fault == "drop_update":
-            sf.drop_response(method="PATCH", path="composite/sobjects", times=1)
+            sf.drop_response(method="PATCH", path="composite/sobjects$", times=1)
+            sf.drop_response(method="POST", path="composite$", times=1)
         elif fault == "drop_delete":
-            sf.drop_response(method="DELETE", path="composite/sobjects", times=1)
+            sf.drop_response(method="DELETE", path="composite/sobjects$", times=1)
+            sf.drop_response(method="POST", path="composite$", times=1)
         elif fault == "over_limit":
             sf.inject_fault(path=path, status=403, error_code="REQUEST_LIMIT_EXCEEDED", times=1)
 

@@ -44,6 +44,8 @@ REPS = ("a", "b")
 OWNERS = ("a", "b", "outsider")
 NAMES = ["Call Ana", "Send quote", "Renewal"]
 DETAILS = ["", "note A", "note B"]
+# A push's write call: a lone sObject Collections call, or one Composite call (issue 16).
+WRITE_CALL = "composite(/sobjects)?$"
 SUBJECTS = ["Edited in Salesforce 1", "Edited in Salesforce 2"]
 FAULTS = [None, None, "503", "lock", "expired", "drop_create", "drop_update", "over_limit"]
 
@@ -159,10 +161,12 @@ class OrgModel:
             method = "POST"
         else:
             task = self.local_edit(who, index, (index + 1) % len(DETAILS))
-            method = "PATCH"
+            method = "*"  # PATCH for a lone collection, POST for a Composite call (issue 16)
         if task is None:
             return
-        hold = self.sf.hold_response(method=method, path="composite/sobjects")["id"]
+        # The push's write: a lone sObject Collections call, or one Composite call when it
+        # carries several kinds or more than 200 records (faults match the top-level path).
+        hold = self.sf.hold_response(method=method, path=WRITE_CALL)["id"]
         pushing = _Background(lambda: harness.cycle(self.users[who], "push"))
         pushing.start()
         held = self.sf.wait_until_held(hold, timeout=10)
@@ -300,9 +304,10 @@ def _inject(sf, fault):
     elif fault == "expired":
         sf.expire_access_tokens()
     elif fault == "drop_create":
-        sf.drop_response(method="POST", path="composite/sobjects", times=1)
+        sf.drop_response(method="POST", path=WRITE_CALL, times=1)
     elif fault == "drop_update":
-        sf.drop_response(method="PATCH", path="composite/sobjects", times=1)
+        sf.drop_response(method="PATCH", path="composite/sobjects$", times=1)
+        sf.drop_response(method="POST", path="composite$", times=1)
     elif fault == "over_limit":
         sf.inject_fault(path=".*", status=403, error_code="REQUEST_LIMIT_EXCEEDED", times=1)
 

@@ -155,15 +155,14 @@ def test_an_automation_that_only_bumps_systemmodstamp_causes_no_write(syncing, r
     assert sf_emulator.api_call_total() <= 2
 
 
-def test_a_push_of_450_new_tasks_takes_3_collection_calls(syncing, run, sf_emulator):
-    # R13: pushes write up to 200 records a call.
+def test_a_push_of_450_new_tasks_takes_one_composite_call(syncing, run, sf_emulator):
+    # R13 (issue 16): pushes write up to 200 records a collection, five collections a call.
     for i in range(450):
         services.task_create(user=syncing, name=f"Task {i}")
     sf_emulator.reset_api_calls()
     run("push")
     calls = sf_emulator.api_calls()
-    creates = sum(v for k, v in calls.items() if "composite" in k and "POST" in k)
-    assert creates == 3, calls
+    assert calls == {"queryAll": 1, "composite": 1}, calls
     assert TaskLink.objects.filter(user=syncing, sf_id__isnull=False).count() == 450
     assert len(sf_emulator.tasks()) == 450
 

@@ -317,3 +317,93 @@ def test_the_later_change_wins_and_a_tie_or_unknown_goes_to_salesforce():
     assert decide.winner(T0 + timedelta(seconds=1), T0) == Winner.LOCAL
     assert decide.winner(T0, T0) == Winner.SALESFORCE
     assert decide.winner(None, T0) == Winner.SALESFORCE
+
+
+# --- what rides in the cycle's calls (issue 16) ----------------------------------------------
+
+
+def test_the_picklist_is_read_once_a_day_per_org_or_again_after_a_rejected_status():
+    # R1, R13
+    assert decide.picklist_due(None, T0, have_rows=False)
+    assert decide.picklist_due(T0, T0, have_rows=False)
+    assert not decide.picklist_due(T0, T0 + timedelta(hours=23), have_rows=True)
+    assert decide.picklist_due(T0, T0 + timedelta(days=1), have_rows=True)
+    assert decide.picklist_due(None, T0, have_rows=True)  # thrown away after a rejection
+
+
+def test_a_restricted_picklist_error_on_status_means_the_picklist_changed():
+    # R1
+    code = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert decide.status_rejected(code, ["Status"])
+    assert decide.status_rejected(code, [], "Status: bad value for restricted picklist field: X")
+    assert not decide.status_rejected(code, ["Priority"], "Priority: bad value")
+    assert not decide.status_rejected("STRING_TOO_LONG", ["Status"])
+
+
+def test_statuses_are_picked_from_the_picklist():
+    # R1 (beyond): the configured value where the org has it, else its default, else by order.
+    rows = [
+        {"ApiName": "To Do", "IsClosed": False, "IsDefault": True, "SortOrder": 2},
+        {"ApiName": "Doing", "IsClosed": False, "IsDefault": False, "SortOrder": 1},
+        {"ApiName": "Done", "IsClosed": True, "IsDefault": False, "SortOrder": 3},
+        {"ApiName": "Dropped", "IsClosed": True, "IsDefault": False, "SortOrder": 4},
+    ]
+    assert decide.pick_statuses(rows, StatusMap()) == StatusMap("To Do", "Done")
+    assert decide.pick_statuses(rows, StatusMap("Doing", "Dropped")) == StatusMap(
+        "Doing", "Dropped"
+    )
+    assert decide.pick_statuses([], StatusMap("A", "B")) == StatusMap("A", "B")
+
+
+def test_the_delete_log_is_read_every_5_minutes_within_its_15_days():
+    # R6, R7
+    assert decide.deleted_log_window(T0 - timedelta(minutes=4), T0) is None
+    assert decide.deleted_log_window(T0 - timedelta(minutes=5), T0) == (
+        T0 - timedelta(minutes=5),
+        T0,
+    )
+    start, end = decide.deleted_log_window(None, T0)
+    assert end == T0 and start == T0 - timedelta(days=15) + timedelta(minutes=5)
+    old = T0 - timedelta(days=40)
+    assert decide.deleted_log_window(old, T0)[0] == start
+    assert decide.deleted_log_window(T0, T0, force=True) == (T0, T0)
+
+
+def _packed(counts):
+    calls = decide.pack_push(counts)
+    for parts in calls:
+        assert len(parts) <= 25
+        assert sum(1 for p in parts if not p.single) <= 5
+        assert all(p.stop - p.start <= 200 for p in parts)
+        assert all(p.stop - p.start == 1 for p in parts if p.single)
+    for kind, n in counts.items():
+        covered = sorted(
+            i for parts in calls for p in parts if p.kind == kind for i in range(p.start, p.stop)
+        )
+        assert covered == list(range(n)), kind
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("counts", "calls"),
+    [
+        ({"create": 1000}, 1),
+        ({"update": 1000}, 1),
+        ({"delete": 1000}, 1),
+        ({"create": 1}, 1),
+        ({"create": 600, "update": 380, "delete": 20}, 1),
+        ({"create": 201, "update": 201, "delete": 598}, 1),
+        ({"create": 400, "update": 400, "delete": 200}, 1),
+        ({"create": 333, "update": 333, "delete": 333}, 2),
+        ({"create": 1001}, 1),
+        ({"create": 2500}, 3),
+    ],
+)
+def test_a_push_is_packed_into_as_few_composite_calls_as_the_limits_allow(counts, calls):
+    # R13 (issue 16): five collections of 200 and twenty single records a call.
+    assert len(_packed(counts)) == calls
+
+
+def test_a_packed_call_keeps_creates_then_updates_then_deletes():
+    parts = decide.pack_push({"create": 3, "update": 2, "delete": 1})[0]
+    assert [p.kind for p in parts] == ["create", "update", "delete"]
