@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schema import OBJECTS
+from ..schema import OBJECTS, Field
 
 if TYPE_CHECKING:
     from ..core import Emulator
@@ -35,50 +35,47 @@ def describe_basic(name: str, version: str) -> dict:
 
 
 def describe(emu: Emulator, user: dict, sobject: str, version: str) -> dict:
-    fields = []
-    for f in OBJECTS[sobject]:
-        values: list[dict] = []
-        if sobject == "Task" and f.name in ("Status", "Priority"):
-            kind = "status" if f.name == "Status" else "priority"
-            values = [
-                {
-                    "value": p["api_name"],
-                    "label": p["label"],
-                    "active": True,
-                    "defaultValue": bool(p["is_default"]),
-                    "validFor": None,
-                }
-                for p in emu.store.picklist(user["org_id"], kind)
-            ]
-        elif f.picklist:
-            values = [
-                {
-                    "value": v,
-                    "label": v,
-                    "active": True,
-                    "defaultValue": v == "Task",
-                    "validFor": None,
-                }
-                for v in f.picklist
-            ]
-        fields.append(
-            {
-                "name": f.name,
-                "label": f.label,
-                "type": f.type,
-                "length": f.length,
-                "createable": f.createable,
-                "updateable": f.updateable,
-                "nillable": f.nillable,
-                "filterable": f.filterable,
-                "sortable": f.filterable,
-                "groupable": f.filterable,
-                "defaultedOnCreate": f.defaulted,
-                "externalId": f.external_id,
-                "restrictedPicklist": f.restricted or f.name in ("Status", "Priority"),
-                "custom": f.name.endswith("__c"),
-                "picklistValues": values,
-                "referenceTo": list(f.reference_to),
-            }
-        )
+    fields = [_describe_field(f, _picklist_values(emu, user, sobject, f)) for f in OBJECTS[sobject]]
     return {**describe_basic(sobject, version), "fields": fields}
+
+
+def _picklist_values(emu: Emulator, user: dict, sobject: str, f: Field) -> list[dict]:
+    """Task's Status and Priority come from the org's TaskStatus/TaskPriority; other picklists
+    are fixed by the schema."""
+    if sobject == "Task" and f.name in ("Status", "Priority"):
+        kind = "status" if f.name == "Status" else "priority"
+        return [
+            {
+                "value": p["api_name"],
+                "label": p["label"],
+                "active": True,
+                "defaultValue": bool(p["is_default"]),
+                "validFor": None,
+            }
+            for p in emu.store.picklist(user["org_id"], kind)
+        ]
+    return [
+        {"value": v, "label": v, "active": True, "defaultValue": v == "Task", "validFor": None}
+        for v in f.picklist or ()
+    ]
+
+
+def _describe_field(f: Field, values: list[dict]) -> dict:
+    return {
+        "name": f.name,
+        "label": f.label,
+        "type": f.type,
+        "length": f.length,
+        "createable": f.createable,
+        "updateable": f.updateable,
+        "nillable": f.nillable,
+        "filterable": f.filterable,
+        "sortable": f.filterable,
+        "groupable": f.filterable,
+        "defaultedOnCreate": f.defaulted,
+        "externalId": f.external_id,
+        "restrictedPicklist": f.restricted or f.name in ("Status", "Priority"),
+        "custom": f.name.endswith("__c"),
+        "picklistValues": values,
+        "referenceTo": list(f.reference_to),
+    }

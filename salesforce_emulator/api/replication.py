@@ -17,6 +17,18 @@ if TYPE_CHECKING:
 
 
 def replication(emu: Emulator, req: Request, user: dict, which: str) -> Response:
+    window = _window(req, which, emu.clock.now_ms())
+    if isinstance(window, Response):
+        return window
+    start, latest = window
+    rows = emu.store.tasks(user["org_id"])
+    if which == "updated":
+        return _updated(rows, start, latest)
+    return _deleted(rows, start, latest, emu.store.org(user["org_id"]))
+
+
+def _window(req: Request, which: str, now: int) -> tuple[int, int] | Response:
+    """(start, latest covered) in whole minutes, or the 400 Salesforce gives for bad dates."""
     params = req.query
     if "start" not in params or "end" not in params:
         return sf_error(400, "MISSING_ARGUMENT", "start and end are required query parameters")
@@ -26,7 +38,6 @@ def replication(emu: Emulator, req: Request, user: dict, which: str) -> Response
         end = truncate_minute(parse_datetime_ms(params["end"].replace(" ", "+")))
     except ValueError:
         return sf_error(400, "INVALID_REPLICATION_DATE", "Unable to parse the start/end date")
-    now = emu.clock.now_ms()
     days = 30 if which == "updated" else 15  # "sObject Get Updated", "sObject Get Deleted"
     if start >= end:
         return sf_error(
@@ -38,16 +49,18 @@ def replication(emu: Emulator, req: Request, user: dict, which: str) -> Response
         return sf_error(
             400, "INVALID_REPLICATION_DATE", f"startDate cannot be more than {days} days ago"
         )
-    latest = min(end, truncate_minute(now))
-    rows = emu.store.tasks(user["org_id"])
-    if which == "updated":
-        hits = sorted(
-            (r for r in rows if not r["IsDeleted"] and start <= r["SystemModstamp"] < latest),
-            key=lambda r: (r["SystemModstamp"], r["Id"]),
-        )
-        return Response.json(
-            {"ids": [r["Id"] for r in hits], "latestDateCovered": format_sf(latest)}
-        )
+    return start, min(end, truncate_minute(now))
+
+
+def _updated(rows: list[dict], start: int, latest: int) -> Response:
+    hits = sorted(
+        (r for r in rows if not r["IsDeleted"] and start <= r["SystemModstamp"] < latest),
+        key=lambda r: (r["SystemModstamp"], r["Id"]),
+    )
+    return Response.json({"ids": [r["Id"] for r in hits], "latestDateCovered": format_sf(latest)})
+
+
+def _deleted(rows: list[dict], start: int, latest: int, org: dict) -> Response:
     hits = sorted(
         (
             r
@@ -56,7 +69,6 @@ def replication(emu: Emulator, req: Request, user: dict, which: str) -> Response
         ),
         key=lambda r: r["deleted_ms"],
     )
-    org = emu.store.org(user["org_id"])
     return Response.json(
         {
             "deletedRecords": [

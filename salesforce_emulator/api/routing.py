@@ -69,26 +69,7 @@ def handle(emu: Emulator, req: Request, version: str, rest: list[str], user: dic
     if head == "limits" and len(rest) == 1:
         return Response.json(limits(emu, user)) if m == "GET" else method_not_allowed(m, "GET")
     if head == "sobjects":
-        if len(rest) == 1 and m != "GET":
-            return method_not_allowed(m, "GET")
-        if len(rest) == 1:
-            return Response.json(
-                {
-                    "encoding": "UTF-8",
-                    "maxBatchSize": 200,
-                    "sobjects": [describe_basic(name, version) for name in OBJECTS],
-                }
-            )
-        obj = canonical_object(rest[1])
-        if obj is None:
-            return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
-        if len(rest) == 3 and rest[2] == "describe" and m != "GET":
-            return method_not_allowed(m, "GET")
-        if obj != "Task":
-            if len(rest) == 3 and rest[2] == "describe":
-                return Response.json(describe(emu, user, obj, version))
-            return sf_error(405, "METHOD_NOT_ALLOWED", f"{obj} is read-only in the emulator")
-        return task_resource(emu, req, version, rest[2:], user)
+        return _sobjects(emu, req, version, rest, user)
     if head == "composite" and len(rest) >= 2 and rest[1] == "sobjects":
         return sobject_collections.collections(emu, req, version, user, rest[2:])
     if head == "composite" and len(rest) == 1:
@@ -96,6 +77,31 @@ def handle(emu: Emulator, req: Request, version: str, rest: list[str], user: dic
     if head == "composite" and rest[1:] == ["batch"]:
         return composite.batch(emu, req, version, user)
     return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def _sobjects(emu: Emulator, req: Request, version: str, rest: list[str], user: dict) -> Response:
+    """/sobjects (the list), /sobjects/{sObject}/describe, and Task's own resources."""
+    m = req.method
+    if len(rest) == 1 and m != "GET":
+        return method_not_allowed(m, "GET")
+    if len(rest) == 1:
+        return Response.json(
+            {
+                "encoding": "UTF-8",
+                "maxBatchSize": 200,
+                "sobjects": [describe_basic(name, version) for name in OBJECTS],
+            }
+        )
+    obj = canonical_object(rest[1])
+    if obj is None:
+        return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+    if len(rest) == 3 and rest[2] == "describe" and m != "GET":
+        return method_not_allowed(m, "GET")
+    if obj != "Task":
+        if len(rest) == 3 and rest[2] == "describe":
+            return Response.json(describe(emu, user, obj, version))
+        return sf_error(405, "METHOD_NOT_ALLOWED", f"{obj} is read-only in the emulator")
+    return task_resource(emu, req, version, rest[2:], user)
 
 
 def _resources(emu: Emulator, req: Request, version: str, user: dict) -> Response:

@@ -99,24 +99,7 @@ def _one(emu: Emulator, user: dict, key, record, op: str) -> dict:
         row = create_task(emu, user, body)
         return {"id": row["Id"], "success": True, "errors": []}
     if op == "upsert":
-        value = next((v for k, v in body.items() if k.lower() == key.lower()), None)
-        if value is None:
-            raise RecordError("MISSING_ARGUMENT", f"{key} not specified")
-        value = str(value)
-        body = {k: v for k, v in body.items() if k.lower() != key.lower()}
-        matches = [
-            r
-            for r in emu.store.tasks(user["org_id"])
-            if not r["IsDeleted"] and (r[key] or "").lower() == value.lower()
-        ]
-        if len(matches) > 1:
-            raise RecordError(
-                "DUPLICATE_EXTERNAL_ID",
-                f"{key}: more than one record found for"
-                f" external id field: {[r['Id'] for r in matches]}",
-                [key],
-            )
-        return upsert_one(emu, user, key, value, body, matches)
+        return _upsert_by(emu, user, key, body)
     task_id = body.pop("id", None) or body.pop("Id", None)
     if not task_id:
         raise RecordError("MISSING_ARGUMENT", "Id not specified in an update call", ["id"])
@@ -125,6 +108,28 @@ def _one(emu: Emulator, user: dict, key, record, op: str) -> dict:
         raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["id"])
     update_task(emu, user, task_id, body)
     return {"id": row["Id"], "success": True, "errors": []}
+
+
+def _upsert_by(emu: Emulator, user: dict, key: str, body: dict) -> dict:
+    """Upsert one record on external id field `key` (its value is in the body)."""
+    value = next((v for k, v in body.items() if k.lower() == key.lower()), None)
+    if value is None:
+        raise RecordError("MISSING_ARGUMENT", f"{key} not specified")
+    value = str(value)
+    body = {k: v for k, v in body.items() if k.lower() != key.lower()}
+    matches = [
+        r
+        for r in emu.store.tasks(user["org_id"])
+        if not r["IsDeleted"] and (r[key] or "").lower() == value.lower()
+    ]
+    if len(matches) > 1:
+        raise RecordError(
+            "DUPLICATE_EXTERNAL_ID",
+            f"{key}: more than one record found for"
+            f" external id field: {[r['Id'] for r in matches]}",
+            [key],
+        )
+    return upsert_one(emu, user, key, value, body, matches)
 
 
 def _run_collection(emu: Emulator, user: dict, items: list, all_or_none: bool, op: str) -> Response:
@@ -195,17 +200,7 @@ def _collection_retrieve(
     obj = canonical_object(sobject)
     if obj is None:
         return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
-    if m == "GET":
-        id_list = [i.strip() for i in req.query.get("ids", "").split(",") if i.strip()]
-        names = [n.strip() for n in req.query.get("fields", "").split(",") if n.strip()]
-    else:
-        body = json_body(req)
-        if not isinstance(body, dict):
-            raise RecordError("JSON_PARSER_ERROR", "Expected a JSON object with ids and fields")
-        id_list, names = body.get("ids"), body.get("fields")
-        if not isinstance(id_list, list) or not isinstance(names, list):
-            raise RecordError("JSON_PARSER_ERROR", "ids and fields must be JSON arrays")
-        id_list, names = [str(i) for i in id_list], [str(n) for n in names]
+    id_list, names = _retrieve_arguments(req)
     if not id_list or not names:
         return sf_error(400, "MISSING_ARGUMENT", "ids and fields parameters are required")
     if len(id_list) > MAX_RETRIEVE:
@@ -214,6 +209,29 @@ def _collection_retrieve(
             "EXCEEDED_ID_LIMIT",
             f"record limit reached. cannot submit more than {MAX_RETRIEVE} records into this call",
         )
+    fields = _field_names(obj, names)
+    rows = _rows_by_id(emu, user, obj, id_list)
+    return Response.json(
+        [None if row is None else render_row(row, fields, obj, version) for row in rows]
+    )
+
+
+def _retrieve_arguments(req: Request) -> tuple[list[str], list[str]]:
+    """(ids, field names) from the query string (GET) or the JSON body (POST)."""
+    if req.method == "GET":
+        id_list = [i.strip() for i in req.query.get("ids", "").split(",") if i.strip()]
+        names = [n.strip() for n in req.query.get("fields", "").split(",") if n.strip()]
+        return id_list, names
+    body = json_body(req)
+    if not isinstance(body, dict):
+        raise RecordError("JSON_PARSER_ERROR", "Expected a JSON object with ids and fields")
+    id_list, names = body.get("ids"), body.get("fields")
+    if not isinstance(id_list, list) or not isinstance(names, list):
+        raise RecordError("JSON_PARSER_ERROR", "ids and fields must be JSON arrays")
+    return [str(i) for i in id_list], [str(n) for n in names]
+
+
+def _field_names(obj: str, names: list[str]) -> list[str]:
     fmap = FIELD_MAPS[obj]
     fields = []
     for name in names:
@@ -221,14 +239,16 @@ def _collection_retrieve(
         if fld is None:
             raise RecordError("INVALID_FIELD", f"No such column '{name}' on sobject of type {obj}")
         fields.append(fld.name)
-    if obj != "Task":
-        rows = {r["Id"]: r for r in rows_for(emu, user["org_id"], soql.Query(obj, []), True)}
-    out = []
-    for record_id in id_list:
-        if obj == "Task":
+    return fields
+
+
+def _rows_by_id(emu: Emulator, user: dict, obj: str, id_list: list[str]) -> list[dict | None]:
+    """Each id's live row, in the order asked (None: unknown, deleted, or another object's)."""
+    if obj == "Task":
+        out = []
+        for record_id in id_list:
             row = emu.store.task(record_id, user["org_id"]) if ids.is_valid(record_id) else None
-            row = None if row is None or row["IsDeleted"] else row
-        else:
-            row = rows.get(ids.to18(record_id)) if ids.is_valid(record_id) else None
-        out.append(None if row is None else render_row(row, fields, obj, version))
-    return Response.json(out)
+            out.append(None if row is None or row["IsDeleted"] else row)
+        return out
+    rows = {r["Id"]: r for r in rows_for(emu, user["org_id"], soql.Query(obj, []), True)}
+    return [rows.get(ids.to18(i)) if ids.is_valid(i) else None for i in id_list]
