@@ -1,6 +1,6 @@
 """query/queryAll, the SOQL subset and paging.
 
-The Salesforce pages the emulator follows are cited in salesforce_emulator/api.py and soql.py.
+The Salesforce pages the emulator follows are cited in salesforce_emulator/api/ and soql/.
 """
 
 import datetime as dt

@@ -11,7 +11,7 @@ import pytest
 from salesforce_emulator import ids, soql
 from salesforce_emulator.schema import TASK_FIELDS
 
-# -- the reference: soql.py's evaluator before it was optimised ------------------------------
+# -- the reference: soql's first evaluator, before it was optimised --------------------------
 _STRINGY = {"id", "reference", "string", "textarea", "combobox", "picklist"}
 
 

@@ -1,7 +1,7 @@
 """sObject Task CRUD, validation, replication and collections through unmodified
 simple-salesforce.
 
-The Salesforce pages the emulator follows are cited in salesforce_emulator/api.py and records.py.
+The Salesforce pages the emulator follows are cited in salesforce_emulator/api/ and records.py.
 """
 
 import datetime as dt
