@@ -287,3 +287,22 @@ def b4_fleet(handle, *, users: int, clusters: int = WORKER_PROCESSES, log=print)
         }
     )
     return out
+
+
+USERS_PER_SECOND_TARGET = 100  # issue 16: with 2 workers, at 0 ms
+
+
+def scaling_svg(rounds: list[dict], *, latency_ms: float = 0.0) -> str:
+    """B4's scaling curve: users polled per second against worker processes, one round each."""
+    from benchmarks.plot import scaling_svg as draw
+
+    points = sorted((r["worker_processes"], r["users_per_second"]) for r in rounds)
+    users = rounds[0]["users"]
+    network = f", {latency_ms:g} ms a call" if latency_ms else ""
+    return draw(
+        {f"{users:,} users, PostgreSQL": points},
+        title=f"B4 fleet poll round: users per second by workers{network}",
+        x_label="worker processes (one worker each)",
+        y_label="users per second",
+        target=USERS_PER_SECOND_TARGET,
+    )
