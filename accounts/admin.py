@@ -3,8 +3,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts import oauth
 from accounts.models import SalesforceConnection, SalesforceOrg, User
+from accounts.salesforce import oauth
 
 
 @admin.display(description=_("instance URL"))

@@ -10,16 +10,15 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts import oauth
 from accounts.models import ConnectionState, SalesforceConnection, SalesforceOrg
+from accounts.salesforce import oauth
+from accounts.salesforce.errors import NeedsReconnect, SalesforceProblem, Transient
 from accounts.signals import salesforce_connected, salesforce_disconnected
-from tasksync.salesforce.errors import NeedsReconnect, SalesforceProblem, Transient
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +172,7 @@ def connection_refresh(*, connection: SalesforceConnection) -> SalesforceConnect
         raise SalesforceProblem(
             exc.description or exc.error, code=exc.error, status=exc.status
         ) from exc
-    except requests.RequestException as exc:
+    except oauth.Unreachable as exc:
         message = f"connection problem while refreshing: {type(exc).__name__}"
         _refresh_release(connection=connection, version=version, message=message)
         raise Transient(message) from exc
@@ -326,7 +325,7 @@ def _revoke_quietly(*, connection, token: str, login_url: str = "") -> None:
             logger.warning(
                 "Salesforce did not revoke the token of connection %s: %s", connection.pk, exc
             )
-    except requests.RequestException as exc:
+    except oauth.Unreachable as exc:
         logger.warning(
             "Could not reach Salesforce to revoke the token of connection %s (%s); "
             "the stored tokens are deleted anyway",

@@ -45,7 +45,7 @@ class User(AbstractUser):
 
     def clean(self):
         super().clean()
-        from tasksync.subject import template_errors
+        from accounts.subject import template_errors
 
         errors = template_errors(self.subject_template)
         if errors:

@@ -6,7 +6,6 @@ unless every step succeeded; messages shown to the user never contain a token, c
 
 import logging
 
-import requests
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,9 +15,9 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import oauth
 from accounts.connections import connection_disconnect, connection_store
 from accounts.models import ConnectionState, SalesforceConnection
+from accounts.salesforce import oauth
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +152,7 @@ def _revoke_best_effort(login_url: str, token_response: dict) -> None:
         return
     try:
         oauth.revoke(login_url=login_url, token=token)
-    except (oauth.OAuthError, requests.RequestException) as exc:
+    except (oauth.OAuthError, oauth.Unreachable) as exc:
         logger.warning("Could not revoke an unused Salesforce grant (%s)", type(exc).__name__)
 
 
@@ -192,7 +191,7 @@ def salesforce_callback(request):
             _("Salesforce did not accept the sign-in (%(reason)s). Nothing was saved.")
             % {"reason": exc.description or exc.error},
         )
-    except requests.RequestException as exc:
+    except oauth.Unreachable as exc:
         logger.warning("Could not reach the Salesforce token endpoint (%s)", type(exc).__name__)
         return _fail(request, _("Could not reach Salesforce. Nothing was saved; please try again."))
     return _finish(request, flow=flow, token_response=token_response)
@@ -226,7 +225,7 @@ def _finish(request, *, flow: dict, token_response: dict):
         )
     try:
         identity = oauth.fetch_identity(token_response=token_response, login_url=login_url)
-    except (oauth.OAuthError, requests.RequestException) as exc:
+    except (oauth.OAuthError, oauth.Unreachable) as exc:
         logger.warning("Salesforce identity call failed (%s)", type(exc).__name__)
         _revoke_best_effort(login_url, token_response)
         return _fail(

@@ -16,8 +16,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
+from accounts.salesforce.client import COLLECTION_LIMIT
 from benchmarks import admin_pages, floors, harness, live
-from tasksync.salesforce.client import COLLECTION_LIMIT
 
 QUERY_PAGE = 2000  # R13: a query page is up to 2,000 records
 CHAINED_PAGES = 5  # Composite: up to 5 queries a call (the picklist is one of them)

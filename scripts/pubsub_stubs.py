@@ -4,7 +4,7 @@
     python scripts/pubsub_stubs.py --check  # exit 1 if the committed stubs are stale
 
 The proto lives twice, byte for byte the same: salesforce_emulator/pubsub/ (the emulator's
-server) and tasksync/salesforce/pubsub_stubs/ (our client), because the emulator imports nothing
+server) and accounts/salesforce/pubsub_stubs/ (our client), because the emulator imports nothing
 of ours and we import nothing of the emulator's. Both are compiled with the proto's own folder as
 the include root, so both register the same file name ("pubsub_api.proto") with identical
 content, which protobuf accepts when both are loaded in one process (the tests do).
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = [
     ROOT / "salesforce_emulator" / "pubsub",
-    ROOT / "tasksync" / "salesforce" / "pubsub_stubs",
+    ROOT / "accounts" / "salesforce" / "pubsub_stubs",
 ]
 PROTO = "pubsub_api.proto"
 OUTPUTS = ["pubsub_api_pb2.py", "pubsub_api_pb2_grpc.py"]

@@ -3,6 +3,8 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+from accounts.subject import template_errors
 from tasksync.models import ReminderTask
 from tasksync.models.tasks import DETAILS_MAX_LENGTH, NAME_MAX_LENGTH
 
@@ -77,3 +79,31 @@ class TaskForm(forms.ModelForm):
 
     def synced_values(self):
         return {field: self.cleaned_data[field] for field in self.fields}
+
+
+class SyncSettingsForm(forms.ModelForm):
+    """The sync checkbox and the subject template (R2, R3)."""
+
+    sync_enabled = forms.BooleanField(label=_("Sync my tasks with Salesforce"), required=False)
+
+    class Meta:
+        model = User
+        fields = ["subject_template"]
+        labels = {"subject_template": _("Salesforce subject template")}
+
+    def __init__(self, *args, sync_enabled=False, can_sync=False, cannot_sync_reason="", **kw):
+        super().__init__(*args, **kw)
+        field = self.fields["sync_enabled"]
+        field.initial = sync_enabled
+        # R3: the checkbox can only be turned on while Salesforce is connected; a disabled field
+        # keeps its initial value whatever a crafted POST says.
+        if not can_sync and not sync_enabled:
+            field.disabled = True
+            field.help_text = cannot_sync_reason
+
+    def clean_subject_template(self):
+        template = self.cleaned_data["subject_template"]
+        errors = template_errors(template)
+        if errors:
+            raise forms.ValidationError(errors)
+        return template

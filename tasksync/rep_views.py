@@ -8,10 +8,10 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.services import sync_availability
 from tasksync import selectors
 from tasksync.live import live_login_required, live_region, live_response
 from tasksync.models import SyncState
+from tasksync.selectors import sync_availability
 from tasksync.services import notices as notice_services
 from tasksync.services.zones import zone_from_browser
 from tasksync.views import _next_or

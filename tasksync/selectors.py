@@ -328,3 +328,25 @@ def sync_status_for(*, user) -> SyncStatus:
         status_complete=state.status_complete_value if state else "",
         reason_code=state.pause_reason if state and state.enabled else "",
     )
+
+
+@dataclass(frozen=True)
+class SyncAvailability:
+    can_enable: bool
+    enabled: bool
+    reason: str
+
+
+def sync_availability(*, user) -> SyncAvailability:
+    """R3: sync can only be turned on while a Salesforce account is connected."""
+    state = SyncState.objects.filter(user=user).first()
+    enabled = bool(state and state.enabled)
+    connection = getattr(user, "salesforce_connection", None)
+    if connection is None or not connection.is_usable:
+        reason = (
+            _("Reconnect Salesforce first.")
+            if connection is not None and connection.state == "needs_reconnect"
+            else _("Connect Salesforce first.")
+        )
+        return SyncAvailability(can_enable=False, enabled=enabled, reason=reason)
+    return SyncAvailability(can_enable=True, enabled=enabled, reason="")

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.auth_views import SignOutView
-from tasksync import rep_views, views
+from tasksync import rep_views, settings_views, views
 
 urlpatterns = [
     path("", views.command_center, name="command_center"),
@@ -22,6 +22,12 @@ urlpatterns = [
     path("live/tasks/", views.live_task_list, name="live_task_list"),
     path("live/sync/", rep_views.live_sync_status, name="live_sync_status"),
     path("time-zone/detected/", rep_views.time_zone_detected, name="time_zone_detected"),
+    # The settings page and its sync part are tasksync's; the Salesforce connection's pages and
+    # the password change are accounts' (one direction between the apps: tasksync uses accounts).
+    path("settings/", settings_views.settings_page, name="settings"),
+    path("settings/sync/status/", settings_views.sync_status, name="sync_status"),
+    path("settings/sync/retry/", settings_views.sync_retry, name="sync_retry"),
+    path("settings/sync/now/", settings_views.sync_now, name="sync_now"),
     path("settings/", include("accounts.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", SignOutView.as_view(), name="logout"),

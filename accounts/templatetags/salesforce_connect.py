@@ -2,8 +2,8 @@
 
 from django import template
 
-from accounts import oauth
 from accounts.models import SalesforceConnection
+from accounts.salesforce import oauth
 
 register = template.Library()
 

@@ -11,7 +11,7 @@ from django.utils.text import Truncator, smart_split, unescape_string_literal
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from accounts import oauth
+from accounts.salesforce import oauth
 from tasksync.admin.rules import RuleCitedAdmin
 
 INTEGER = IntegerField()

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.salesforce import errors
+from accounts.salesforce.client import SalesforceClient, soql_id
 from tasksync.models import FeedHealth, LinkState, OrgFeed, TaskLink
-from tasksync.salesforce import errors
-from tasksync.salesforce.client import SalesforceClient, soql_id
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def _reads_every_reps_tasks(feed, connection) -> tuple[bool, str]:
 
 
 def _may_subscribe(connection) -> tuple[bool, str]:
-    from tasksync.salesforce import pubsub
+    from accounts.salesforce import pubsub
 
     client = None
     try:

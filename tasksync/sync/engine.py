@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.salesforce import errors
+from accounts.salesforce.client import SalesforceClient, sf_datetime, soql_id
 from tasksync.models import (
     LinkState,
     PauseReason,
@@ -20,8 +22,6 @@ from tasksync.models import (
     SyncTrigger,
     TaskLink,
 )
-from tasksync.salesforce import errors
-from tasksync.salesforce.client import SalesforceClient, sf_datetime, soql_id
 from tasksync.sync import budget, decide, org_pull
 from tasksync.sync import pull as pull_mod
 from tasksync.sync import push as push_mod

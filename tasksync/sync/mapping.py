@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from tasksync.subject import render_subject, template_has_name
+from accounts.subject import render_subject, template_has_name
 
 # Local field -> Salesforce field (R1). Owner is set once, at creation.
 FIELD_MAP = {

@@ -19,6 +19,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.salesforce import errors
+from accounts.salesforce.client import SalesforceClient, sf_datetime, soql_id
 from tasksync.models import (
     FeedHealth,
     LinkState,
@@ -34,8 +36,6 @@ from tasksync.models import (
     SyncTrigger,
     TaskLink,
 )
-from tasksync.salesforce import errors
-from tasksync.salesforce.client import SalesforceClient, sf_datetime, soql_id
 from tasksync.sync import pull as pull_mod
 from tasksync.sync.context import RunContext
 from tasksync.sync.lease import lease_acquire, lease_release

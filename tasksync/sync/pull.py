@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
+from accounts.salesforce.client import sf_datetime, soql_datetime, soql_id
 from tasksync.bulk import insert_many
 from tasksync.models import (
     EventAction,
@@ -27,7 +28,6 @@ from tasksync.models import (
     SyncConflict,
     TaskLink,
 )
-from tasksync.salesforce.client import sf_datetime, soql_datetime, soql_id
 from tasksync.services import tasks as task_services
 from tasksync.sync import decide, mapping
 from tasksync.sync.context import RunContext

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.salesforce import errors
+from accounts.salesforce.client import COLLECTION_LIMIT
 from tasksync.bulk import insert_many, update_many
 from tasksync.models import (
     EventAction,
@@ -21,8 +23,6 @@ from tasksync.models import (
     OutboxState,
     TaskLink,
 )
-from tasksync.salesforce import errors
-from tasksync.salesforce.client import COLLECTION_LIMIT
 from tasksync.sync import decide, mapping
 from tasksync.sync.context import RunContext
 from tasksync.sync.decide import PushAction, SettleAction

@@ -27,8 +27,8 @@ import uuid
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.salesforce import pubsub
 from tasksync.models import StreamHealth, StreamState, SyncState
-from tasksync.salesforce import pubsub
 from tasksync.sync import stream_hints
 from tasksync.sync.stream_services import (
     known_links,
@@ -257,7 +257,7 @@ class OrgSubscriber:
 
     def _refresh_token(self) -> bool:
         from accounts.connections import connection_refresh
-        from tasksync.salesforce.errors import SalesforceProblem
+        from accounts.salesforce.errors import SalesforceProblem
 
         try:
             connection_refresh(connection=self.connection)

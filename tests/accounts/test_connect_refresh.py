@@ -18,21 +18,21 @@ from accounts.connections import (
     connection_refresh,
 )
 from accounts.models import ConnectionState, SalesforceConnection
-from tasksync.salesforce.errors import NeedsReconnect, Transient
+from accounts.salesforce.errors import NeedsReconnect, Transient
 
 
 @pytest.fixture
 def token_calls(monkeypatch):
     """Every POST our code makes to a token endpoint (the emulator does not count OAuth calls)."""
     calls = []
-    real_post = requests.post
+    real_request = requests.request
 
-    def spy(url, *args, **kwargs):
-        if url.endswith("/services/oauth2/token"):
+    def spy(method, url, *args, **kwargs):
+        if method == "POST" and url.endswith("/services/oauth2/token"):
             calls.append(kwargs.get("data", {}).get("grant_type"))
-        return real_post(url, *args, **kwargs)
+        return real_request(method, url, *args, **kwargs)
 
-    monkeypatch.setattr(requests, "post", spy)
+    monkeypatch.setattr(requests, "request", spy)
     return calls
 
 
@@ -268,7 +268,7 @@ def test_its_refresh_service_is_keyword_only():
 
 def test_a_revoke_error_is_read_in_the_form_salesforce_answers_it(sf_connection, sf_emulator):
     # R17: the revoke endpoint answers errors form-encoded (error=invalid_token&…), not in JSON.
-    from accounts import oauth
+    from accounts.salesforce import oauth
 
     sf_emulator.revoke_token(sf_connection.refresh_token)
     with pytest.raises(oauth.OAuthError) as refused:

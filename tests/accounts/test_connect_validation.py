@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts import oauth
+from accounts.salesforce import oauth
 
 
 @pytest.mark.parametrize(

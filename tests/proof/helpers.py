@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from accounts.subject import render_subject
 from benchmarks import harness
 from tasksync.models import LinkState, OutboundChange, ReminderTask, TaskLink
-from tasksync.subject import render_subject
 from tasksync.sync import mapping
 
 STATUSES = mapping.StatusMap()

@@ -13,8 +13,8 @@ import fastavro
 import grpc
 import pytest
 
-from tasksync.salesforce.pubsub_stubs import pubsub_api_pb2 as pb
-from tasksync.salesforce.pubsub_stubs import pubsub_api_pb2_grpc as pb_grpc
+from accounts.salesforce.pubsub_stubs import pubsub_api_pb2 as pb
+from accounts.salesforce.pubsub_stubs import pubsub_api_pb2_grpc as pb_grpc
 
 TOPIC = "/data/TaskChangeEvent"
 ROOT = Path(__file__).resolve().parents[2]

@@ -60,8 +60,8 @@ def test_an_archived_task_is_not_a_deletion(syncing, run, sf_emulator):
 
 
 def _context(user, engine):
+    from accounts.salesforce.client import SalesforceClient
     from tasksync.models import SyncRun as Run
-    from tasksync.salesforce.client import SalesforceClient
     from tasksync.sync.context import RunContext
     from tasksync.sync.lease import lease_acquire
 

@@ -224,8 +224,8 @@ class _run_context:
         self.user = user
 
     def __enter__(self):
+        from accounts.salesforce.client import SalesforceClient
         from tasksync.models import SyncRun, SyncState
-        from tasksync.salesforce.client import SalesforceClient
         from tasksync.sync import engine
         from tasksync.sync.context import RunContext
         from tasksync.sync.lease import lease_acquire

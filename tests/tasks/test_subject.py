@@ -1,6 +1,6 @@
 """R2: the subject template, as pure functions (no database)."""
 
-from tasksync.subject import render_subject, template_errors, template_has_name
+from accounts.subject import render_subject, template_errors, template_has_name
 
 
 def test_it_renders_the_default_template_as_the_name():

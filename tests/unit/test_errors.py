@@ -14,7 +14,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from tasksync.salesforce import errors
+from accounts.salesforce import errors
 
 URL = "https://example.my.salesforce.com/services/data/v59.0/sobjects/Task/00T000000000001AAA"
 

@@ -6,7 +6,7 @@ properties every rendering keeps."""
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasksync.subject import (
+from accounts.subject import (
     DEFAULT_TEMPLATE,
     SUBJECT_MAX_LENGTH,
     render_subject,

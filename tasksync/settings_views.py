@@ -1,3 +1,7 @@
+"""The settings page (R3, R14, R16): the rep's preferences (an accounts form) and the sync part,
+its checkbox, subject template, state, retry and "Sync now". The Salesforce connection's own
+pages are accounts' (connect, callback, disconnect)."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
@@ -7,10 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from accounts.forms import PreferencesForm, SyncSettingsForm
-from accounts.services import sync_availability
+from accounts.forms import PreferencesForm
+from tasksync.forms import SyncSettingsForm
 from tasksync.rep_views import sync_panel, sync_panel_context
-from tasksync.selectors import sync_status_for
+from tasksync.selectors import sync_availability, sync_status_for
 from tasksync.services.zones import zone_chosen
 from tasksync.sync import services as sync_services
 

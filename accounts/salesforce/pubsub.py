@@ -18,8 +18,8 @@ from pathlib import Path
 import fastavro
 import grpc
 
-from tasksync.salesforce.pubsub_stubs import pubsub_api_pb2 as pb
-from tasksync.salesforce.pubsub_stubs import pubsub_api_pb2_grpc as pb_grpc
+from accounts.salesforce.pubsub_stubs import pubsub_api_pb2 as pb
+from accounts.salesforce.pubsub_stubs import pubsub_api_pb2_grpc as pb_grpc
 
 TASK_TOPIC = "/data/TaskChangeEvent"
 MAX_REQUESTED = 100  # "The maximum value for num_requested is 100" (Subscribe RPC Method)

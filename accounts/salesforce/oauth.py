@@ -54,6 +54,21 @@ class OAuthError(Exception):
         self.status = status
 
 
+class Unreachable(Exception):
+    """Salesforce could not be reached for an OAuth call (connection refused, timeout, TLS):
+    nothing was decided there. The message names the kind of failure, never a token."""
+
+
+def _send(method: str, url: str, **kwargs) -> requests.Response:
+    """One OAuth call over HTTP; a network failure becomes ``Unreachable`` (classified here,
+    once, beside the REST client's own classification in errors.py)."""
+    kwargs.setdefault("timeout", settings.SALESFORCE_TIMEOUT)
+    try:
+        return requests.request(method, url, **kwargs)  # noqa: S113 - the timeout is set above
+    except requests.RequestException as exc:
+        raise Unreachable(type(exc).__name__) from exc
+
+
 # -- login hosts -------------------------------------------------------------------------------
 def _origin(url: str) -> str:
     parts = urlsplit(url)
@@ -229,8 +244,9 @@ def _error_from(response: requests.Response) -> OAuthError:
 
 def token_request(*, login_url: str, data: dict) -> dict:
     """POST /services/oauth2/token (the web server and refresh token flows). Raises OAuthError on an
-    error answer, requests.RequestException when Salesforce cannot be reached."""
-    response = requests.post(
+    error answer, Unreachable when Salesforce cannot be reached."""
+    response = _send(
+        "POST",
         f"{login_url.rstrip('/')}/services/oauth2/token",
         data={
             **data,
@@ -283,7 +299,8 @@ def fetch_identity(*, token_response: dict, login_url: str) -> dict:
     """GET the identity URL (``id`` of the token response) with the Bearer token ("Using Identity
     URLs"). The URL must be https or on the login host we just used."""
     url = trusted_salesforce_url(token_response.get("id"), what="identity URL")
-    response = requests.get(
+    response = _send(
+        "GET",
         url,
         headers={
             "Authorization": f"Bearer {token_response['access_token']}",
@@ -313,8 +330,9 @@ def fetch_identity(*, token_response: dict, login_url: str) -> dict:
 def revoke(*, login_url: str, token: str) -> None:
     """POST /services/oauth2/revoke ("Revoke OAuth Tokens Programmatically"): a refresh token
     revokes itself and its access tokens. Raises OAuthError (400 invalid_token, …) or
-    requests.RequestException."""
-    response = requests.post(
+    Unreachable."""
+    response = _send(
+        "POST",
         f"{login_url.rstrip('/')}/services/oauth2/revoke",
         data={"token": token},
         timeout=settings.SALESFORCE_TIMEOUT,

@@ -2,7 +2,7 @@
 
 It wraps unmodified simple-salesforce: a ``requests.Session`` with timeouts that trusts
 ``SALESFORCE_CA_BUNDLE``; one token refresh and one retry on 401 INVALID_SESSION_ID (R12); every
-error classified by ``tasksync.salesforce.errors``; every call counted, and the org's
+error classified by ``accounts.salesforce.errors``; every call counted, and the org's
 ``Sforce-Limit-Info`` usage kept (R13).
 """
 
@@ -26,7 +26,7 @@ from django.conf import settings
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
-from tasksync.salesforce import errors
+from accounts.salesforce import errors
 
 logger = logging.getLogger(__name__)
 
