@@ -22,8 +22,8 @@ class TokensMixin:
         with self._store.tx():
             refresh = None
             if {"refresh_token", "offline_access"} & set(scope.split()):
-                refresh = oauth._new_refresh(self.emu, app, user, scope)
-            resp = oauth._token_response(self.emu, None, app, user, scope, refresh, True)
+                refresh = oauth.new_refresh_token(self.emu, app, user, scope)
+            resp = oauth.token_response(self.emu, None, app, user, scope, refresh, True)
         return json.loads(resp.body)
 
     def expire_access_tokens(self, org_id: str | None = None) -> int:
