@@ -99,7 +99,7 @@ def jobs_suppressed():
     noop = mock.Mock(return_value=None)
     with (
         mock.patch("tasksync.sync.jobs_api.enqueue_sync", noop),
-        mock.patch("tasksync.sync.services.enqueue_sync", noop),
+        mock.patch("tasksync.services.sync.enqueue_sync", noop),
     ):
         yield noop
 
@@ -139,7 +139,7 @@ def connect_user(handle, *, username: str | None = None, sf_user_id: str | None 
 
 def turn_on(user):
     """Tick "Sync my tasks with Salesforce" (R3). The first cycle is left to the caller."""
-    from tasksync.sync.services import sync_enable
+    from tasksync.services.sync import sync_enable
 
     return sync_enable(user=user)
 

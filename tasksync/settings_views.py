@@ -15,8 +15,8 @@ from accounts.forms import PreferencesForm
 from tasksync.forms import SyncSettingsForm
 from tasksync.rep_views import sync_panel, sync_panel_context
 from tasksync.selectors import sync_availability, sync_status_for
+from tasksync.services import sync as sync_services
 from tasksync.services.zones import zone_chosen
-from tasksync.sync import services as sync_services
 
 
 def _sync_form(request, data=None):

@@ -20,9 +20,9 @@ import pytest
 from django.db import close_old_connections
 
 from tasksync.models import RunOutcome, SyncState, TaskLink
+from tasksync.services.sync import sync_enable
 from tasksync.sync import jobs_api
 from tasksync.sync.engine import sync_user
-from tasksync.sync.services import sync_enable
 
 
 def sf_time(moment: datetime) -> str:
@@ -87,7 +87,7 @@ def syncing(rep, turn_on, sf_emulator):
 
 @pytest.fixture
 def worker_thread(monkeypatch):
-    """Queued syncs run in a background thread, as a qcluster worker would. tasksync.sync.services
+    """Queued syncs run in a background thread, as a qcluster worker would. tasksync.services.sync
     imports enqueue_sync by name, so both names are replaced (reported: one name would do)."""
     threads = []
 
@@ -103,7 +103,7 @@ def worker_thread(monkeypatch):
         thread.start()
 
     monkeypatch.setattr(jobs_api, "enqueue_sync", enqueue)
-    monkeypatch.setattr("tasksync.sync.services.enqueue_sync", enqueue)
+    monkeypatch.setattr("tasksync.services.sync.enqueue_sync", enqueue)
     yield
     for thread in threads:
         thread.join(timeout=60)

@@ -15,8 +15,8 @@ from tasksync.admin.common import (
     _when,
 )
 from tasksync.models import ReminderTask, SyncConflict
+from tasksync.services.conflicts import ConflictNotApplicable, conflict_apply_other
 from tasksync.services.tasks import SYNCED_FIELDS
-from tasksync.sync.conflict_services import ConflictNotApplicable, conflict_apply_other
 
 
 class ResolvedFilter(admin.SimpleListFilter):

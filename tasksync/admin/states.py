@@ -22,7 +22,7 @@ from tasksync.models import (
     SyncRun,
     SyncState,
 )
-from tasksync.sync import services as sync_services
+from tasksync.services import sync as sync_services
 
 
 class NeedsReconnectFilter(admin.SimpleListFilter):

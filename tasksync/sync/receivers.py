@@ -8,14 +8,14 @@ from accounts.signals import salesforce_connected, salesforce_disconnected
 
 @receiver(salesforce_disconnected, dispatch_uid="tasksync.sync.disconnected")
 def on_disconnected(sender, *, connection, **kwargs):
-    from tasksync.sync.services import sync_disable
+    from tasksync.services.sync import sync_disable
 
     sync_disable(user=connection.user)
 
 
 @receiver(salesforce_connected, dispatch_uid="tasksync.sync.connected")
 def on_connected(sender, *, connection, is_new_identity=False, **kwargs):
-    from tasksync.sync.services import sync_identity_changed, sync_reconnected
+    from tasksync.services.sync import sync_identity_changed, sync_reconnected
 
     if is_new_identity:
         sync_identity_changed(user=connection.user)

@@ -8,8 +8,8 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from tasksync.services import tasks as task_services
+from tasksync.services.sync import sync_enable
 from tasksync.sync.engine import sync_user
-from tasksync.sync.services import sync_enable
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
 from tests.fixtures_sync import state_of

@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from tasksync.models import Notice
+from tasksync.services import sync as sync_services
 from tasksync.services import tasks as task_services
-from tasksync.sync import services as sync_services
 from tests.conftest import PASSWORD
 from tests.fixtures_sync import link_of
 

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from tasksync.models import OutboundChange, ReminderTask, SyncState, TaskLink
 from tasksync.services import tasks as services
+from tasksync.services.sync import sync_retry_failed
 from tasksync.sync import budget
 from tasksync.sync.engine import sync_user
-from tasksync.sync.services import sync_retry_failed
 from tests.fixtures_sync import link_of, remote, state_of
 
 

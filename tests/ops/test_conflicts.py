@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from tasksync.models import OutboundChange, SyncConflict
 from tasksync.services import tasks as task_services
-from tasksync.sync.conflict_services import ConflictNotApplicable, conflict_apply_other
+from tasksync.services.conflicts import ConflictNotApplicable, conflict_apply_other
 from tests.fixtures_sync import link_of, remote
 from tests.ops.conftest import make_conflict
 

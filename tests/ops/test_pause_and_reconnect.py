@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from tasksync.models import SyncRun, TaskLink
+from tasksync.services import sync as sync_services
 from tasksync.services import tasks as task_services
-from tasksync.sync import services as sync_services
 from tasksync.sync.engine import sync_user
 from tests.fixtures_salesforce import connect_via_emulator
 from tests.fixtures_sync import remote, state_of
@@ -98,7 +98,7 @@ def test_reconnecting_during_an_interrupted_first_sync_starts_the_first_sync_aga
     rep, client, sf_emulator, django_capture_on_commit_callbacks
 ):
     # R4 + R14: the grant died before the first import finished; Allow imports at once.
-    from tasksync.sync.services import sync_enable
+    from tasksync.services.sync import sync_enable
 
     sf_emulator.create_task(Subject="Imported after the reconnect")
     sf_emulator.expire_access_tokens()

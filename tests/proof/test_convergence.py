@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from benchmarks import harness
 from tasksync.models import LinkState, OutboundChange, ReminderTask, SyncConflict, TaskLink
 from tasksync.services import tasks as services
+from tasksync.services.sync import sync_retry_failed
 from tasksync.sync import mapping
-from tasksync.sync.services import sync_retry_failed
 from tests.proof.helpers import (
     STATUSES,
     convergence_problems,

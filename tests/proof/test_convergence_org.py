@@ -34,8 +34,8 @@ from tasksync.models import (
     TaskLink,
 )
 from tasksync.services import tasks as services
+from tasksync.services.sync import sync_retry_failed
 from tasksync.sync.org_pull import org_pull
-from tasksync.sync.services import sync_retry_failed
 from tests.proof.helpers import convergence_problems, forget_org_usage, fresh_connected_user
 
 LONG = os.environ.get("TASKSYNC_LONG_PROPERTY_RUN") == "1"

@@ -35,8 +35,8 @@ def test_the_picklist_is_kept_per_org_so_a_colleagues_first_import_reads_only_ta
     org = SalesforceOrg.objects.get(org_id=sf_emulator.demo.org_id)
     assert org.task_statuses_at is not None
     assert {row["ApiName"] for row in org.task_statuses} >= {"Not Started", "Completed"}
+    from tasksync.services.sync import sync_enable
     from tasksync.sync.engine import sync_user
-    from tasksync.sync.services import sync_enable
     from tests.fixtures_salesforce import connect_via_emulator
 
     bea_sf = sf_emulator.create_user(

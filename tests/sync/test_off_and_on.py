@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from tasksync.models import ReminderTask, SyncState, TaskLink
 from tasksync.services import tasks as services
+from tasksync.services.sync import sync_disable, sync_enable, sync_resync
 from tasksync.sync.engine import sync_user
-from tasksync.sync.services import sync_disable, sync_enable, sync_resync
 from tests.fixtures_sync import ago, link_of, remote, sf_time, state_of
 
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from tasksync.models import OutboundChange, ReminderTask, SyncConflict, SyncEvent, TaskLink
 from tasksync.services import tasks as services
+from tasksync.services.sync import sync_enable
 from tasksync.sync.engine import sync_user
-from tasksync.sync.services import sync_enable
 from tests.factories import UserFactory
 from tests.fixtures_salesforce import connect_via_emulator
 from tests.fixtures_sync import link_of
@@ -370,7 +370,7 @@ def test_switching_account_while_a_push_is_on_the_wire_writes_nothing_under_the_
     creating.start()
     assert sf_emulator.wait_until_held(hold, timeout=30)
     task = ReminderTask.objects.get(user=syncing)
-    from tasksync.sync.services import sync_identity_changed
+    from tasksync.services.sync import sync_identity_changed
 
     sync_identity_changed(user=syncing)  # what connecting another Salesforce user does
     sf_emulator.release(hold)

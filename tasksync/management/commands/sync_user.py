@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from tasksync.models import SyncTrigger
+from tasksync.services.sync import sync_skip_reason
 from tasksync.sync.engine import sync_user
-from tasksync.sync.services import sync_skip_reason
 
 
 class Command(BaseCommand):
