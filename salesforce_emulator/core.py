@@ -9,7 +9,7 @@ import traceback
 from collections import Counter, OrderedDict
 from pathlib import Path
 
-from . import api, ids, oauth, records
+from . import api, housekeeping, ids, oauth
 from .clock import Clock
 from .faults import Faults
 from .network import NetworkModel, records_in
@@ -215,7 +215,7 @@ class Emulator:
         org_id = token["org_id"]
         user = self.store.user(token["user_id"])
         with self.store.tx():
-            records.maintenance(self.store, org_id)
+            housekeeping.maintenance(self.store, org_id)
             org = self.store.org(org_id)
             if self.store.api_usage(org_id) >= org["daily_api_limit"]:
                 # Rolling 24 h org-wide allocation exhausted ("API Request Limits and Allocations",

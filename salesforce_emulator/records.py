@@ -1,13 +1,10 @@
-"""Task write rules, derived fields, rendering and maintenance.
+"""Task write rules, derived fields and rendering (maintenance: housekeeping.py).
 
 Salesforce pages cited below by title:
 - "Task" (Object Reference for the Salesforce Platform):
   https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_task.htm
 - "System Fields" (SOAP API Developer Guide): https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/system_fields.htm
 - "Valid Date and DateTime Formats" (REST API Developer Guide): https://developer.salesforce.com/docs/platform/api-rest/guide/intro-valid-date-formats.html
-- "queryAll()" (SOAP API Developer Guide; archived activities): https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_queryall.htm
-- "sObject Get Deleted" (REST API Developer Guide): https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api/resources_getdeleted.htm
-- "GetDeletedResult" (SOAP API Developer Guide): https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_getdeleted_getdeletedresult.htm
 - "Create Records Using sObject Collections": https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-create.html
 - "Status Codes and Error Responses": https://developer.salesforce.com/docs/platform/api-rest/guide/errorcodes.html
 
@@ -16,13 +13,12 @@ Everything here runs inside a store transaction opened by the caller.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from . import ids
-from .clock import coerce_ms, format_sf, from_ms, is_date, parse_datetime_ms, truncate_seconds
+from .clock import coerce_ms, format_sf, is_date, parse_datetime_ms, truncate_seconds
 from .schema import TASK_FIELD_MAP, TASK_FIELDS, Field
-from .store import DAY_MS, Store
+from .store import Store
 
 READ_ONLY_ON_INPUT = {"attributes"}
 # Fields the back door may set directly (test setup: explicit audit dates, flags).
@@ -294,50 +290,3 @@ def to_api_dict(row: dict) -> dict:
     out = render(row, None, "59.0")
     out.pop("attributes")
     return out
-
-
-# -- maintenance --------------------------------------------------------------------------
-def maintenance(store: Store, org_id: str) -> None:
-    """Recycle-bin purge after 15 days and archival of closed tasks older than a year.
-
-    Run before each API request (cheap at emulator scale) and on demand ("queryAll()" on
-    archiving, "sObject Get Deleted" on the delete log).
-    """
-    now = store.clock.now_ms()
-    with store.tx():
-        purged = store.q(
-            'SELECT "Id", deleted_ms FROM tasks WHERE org_id = ? AND "IsDeleted" = 1'
-            " AND deleted_ms <= ?",
-            (org_id, now - 15 * DAY_MS),
-        )
-        if purged:
-            latest = max(r["deleted_ms"] for r in purged)
-            org = store.org(org_id)
-            # earliestDateAvailable = timestamp of the last physically deleted object
-            # ("GetDeletedResult").
-            store.update_org(
-                org_id, earliest_available_ms=max(org["earliest_available_ms"], latest)
-            )
-            for r in purged:
-                store.purge_task(r["Id"])
-        archive_old(store, org_id, now)
-
-
-def archive_old(store: Store, org_id: str, now: int | None = None) -> int:
-    """Archive closed tasks whose ActivityDate (or, if blank, CreatedDate) is ≥ 365 days old.
-
-    SystemModstamp is not bumped (an UNCONFIRMED choice, see docs/emulator.md).
-    """
-    now = store.clock.now_ms() if now is None else now
-    cutoff_ms = now - 365 * DAY_MS
-    cutoff_date = from_ms(cutoff_ms).date().isoformat()
-    return store.x(
-        'UPDATE tasks SET "IsArchived" = 1 WHERE org_id = ? AND "IsArchived" = 0'
-        ' AND "IsClosed" = 1 AND ("ActivityDate" <= ? OR ("ActivityDate" IS NULL'
-        ' AND "CreatedDate" <= ?))',
-        (org_id, cutoff_date, cutoff_ms),
-    )
-
-
-def today(store: Store) -> dt.date:
-    return store.clock.now().date()

@@ -9,7 +9,7 @@ import hmac
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from . import api, pages, records
+from . import api, housekeeping, pages
 from .clock import format_sf
 from .control import Control
 from .pages import esc, hidden, layout
@@ -209,7 +209,7 @@ def _post(emu: Emulator, user: dict, session: dict, segs: list[str], form: dict)
 
 
 def _recycle_bin(emu: Emulator, user: dict, session: dict) -> Response:
-    records.maintenance(emu.store, user["org_id"])
+    housekeeping.maintenance(emu.store, user["org_id"])
     rows = [r for r in emu.store.tasks(user["org_id"]) if r["IsDeleted"]]
     body_rows = "".join(
         f"<tr><td>{esc(r['Subject'] or '(no subject)')}</td><td>{esc(format_sf(r['deleted_ms']))}"

@@ -3,7 +3,7 @@ in the org would write them, the recycle bin, archiving and maintenance."""
 
 from __future__ import annotations
 
-from .. import ids, records
+from .. import housekeeping, ids, records
 from ..clock import coerce_ms, truncate_seconds
 from ..records import RecordError
 from ..store import DEMO
@@ -122,7 +122,7 @@ class TasksMixin:
         ]
 
     def archive_old(self, org_id: str | None = None) -> int:
-        return records.archive_old(self._store, self._org(org_id))
+        return housekeeping.archive_old(self._store, self._org(org_id))
 
     def run_maintenance(self, org_id: str | None = None) -> None:
-        records.maintenance(self._store, self._org(org_id))
+        housekeeping.maintenance(self._store, self._org(org_id))
