@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tasksync import selectors
 from tasksync.live import live_login_required, live_region, live_response
-from tasksync.models import SyncState
+from tasksync.models import PauseReason, SyncState
 from tasksync.selectors import sync_availability
 from tasksync.services import notices as notice_services
 from tasksync.services.zones import zone_from_browser
@@ -21,7 +21,7 @@ def sync_panel_context(request):
     """R3, R14: the settings page's sync state: plain words, progress, the first sync's figures."""
     status = selectors.sync_status_for(user=request.user)
     paused_by = ""
-    if status.reason_code == "staff":
+    if status.reason_code == PauseReason.STAFF:
         state = SyncState.objects.filter(user=request.user).first()
         paused_by = selectors.staff_pauser_for(state=state) if state else ""
     return {

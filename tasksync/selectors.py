@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import SalesforceConnection
+from accounts.models import ConnectionState, SalesforceConnection
 from tasksync.models import (
     Notice,
     OutboundChange,
@@ -165,7 +165,7 @@ def rep_status_for(*, user) -> RepStatus:
     troubles = []
     reason = state.pause_reason if state.enabled and state.phase == SyncPhase.PAUSED else ""
     if state.enabled and (
-        reason == PauseReason.RECONNECT or state.connection_state == "needs_reconnect"
+        reason == PauseReason.RECONNECT or state.connection_state == ConnectionState.NEEDS_RECONNECT
     ):
         troubles.append(
             Trouble(
@@ -283,7 +283,7 @@ class SyncStatus:
 
     @property
     def importing(self):
-        return self.phase == "first_sync"
+        return self.phase == SyncPhase.FIRST_SYNC
 
     def as_json(self):
         return {
@@ -323,7 +323,7 @@ def sync_status_for(*, user) -> SyncStatus:
         progress_total=state.progress_total if state else 0,
         last_success_at=state.last_success_at if state else None,
         failed=failed,
-        org_throttled=bool(state and state.pause_reason == "over_limit"),
+        org_throttled=bool(state and state.pause_reason == PauseReason.OVER_LIMIT),
         status_open=state.status_open_value if state else "",
         status_complete=state.status_complete_value if state else "",
         reason_code=state.pause_reason if state and state.enabled else "",
@@ -345,7 +345,7 @@ def sync_availability(*, user) -> SyncAvailability:
     if connection is None or not connection.is_usable:
         reason = (
             _("Reconnect Salesforce first.")
-            if connection is not None and connection.state == "needs_reconnect"
+            if connection is not None and connection.state == ConnectionState.NEEDS_RECONNECT
             else _("Connect Salesforce first.")
         )
         return SyncAvailability(can_enable=False, enabled=enabled, reason=reason)

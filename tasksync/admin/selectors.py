@@ -56,18 +56,22 @@ def users_by_state() -> list[StateCount]:
             key = (row["phase"], "")
         counts[key] = counts.get(key, 0) + row["n"]
     wanted = [
-        (("off", ""), SyncPhase.OFF.label, "enabled__exact=0"),
-        (("first_sync", ""), SyncPhase.FIRST_SYNC.label, "phase__exact=first_sync"),
-        (("on", ""), SyncPhase.ON.label, "enabled__exact=1&phase__exact=on"),
+        ((SyncPhase.OFF, ""), SyncPhase.OFF.label, "enabled__exact=0"),
+        (
+            (SyncPhase.FIRST_SYNC, ""),
+            SyncPhase.FIRST_SYNC.label,
+            f"phase__exact={SyncPhase.FIRST_SYNC}",
+        ),
+        ((SyncPhase.ON, ""), SyncPhase.ON.label, f"enabled__exact=1&phase__exact={SyncPhase.ON}"),
     ]
     for reason in (PauseReason.RECONNECT, PauseReason.OVER_LIMIT, PauseReason.STAFF, ""):
         label = _("Paused: %(reason)s") % {"reason": PauseReason(reason).label}
         query = f"enabled__exact=1&phase__exact=paused&pause_reason__exact={reason}"
-        wanted.append((("paused", reason), label, query))
+        wanted.append(((SyncPhase.PAUSED, reason), label, query))
     return [
         StateCount(label=label, count=counts.get(key, 0), filter=query)
         for key, label, query in wanted
-        if counts.get(key, 0) or key[0] != "paused" or key[1]
+        if counts.get(key, 0) or key[0] != SyncPhase.PAUSED or key[1]
     ]
 
 

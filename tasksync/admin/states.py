@@ -6,6 +6,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.models import ConnectionState
 from tasksync.admin.common import (
     INTEGER,
     SALESFORCE_SEARCH,
@@ -30,7 +31,10 @@ class NeedsReconnectFilter(admin.SimpleListFilter):
     parameter_name = "connection"
 
     def lookups(self, request, model_admin):
-        return [("needs_reconnect", _("Needs reconnect")), ("connected", _("Connected"))]
+        return [
+            (ConnectionState.NEEDS_RECONNECT, _("Needs reconnect")),
+            (ConnectionState.CONNECTED, _("Connected")),
+        ]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -107,7 +111,7 @@ class SyncStateAdmin(LogSearch, ReadOnlyAdmin):
     @admin.display(description=_("needs reconnect"), boolean=True)
     def needs_reconnect(self, state):
         connection = _connection(state.user)
-        return connection is not None and connection.state == "needs_reconnect"
+        return connection is not None and connection.state == ConnectionState.NEEDS_RECONNECT
 
     @admin.display(description=_("over API limit"), boolean=True)
     def over_limit(self, state):
