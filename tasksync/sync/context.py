@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from tasksync.bulk import insert_many
@@ -34,6 +36,12 @@ class RunContext:
     # When that pull started: an in-doubt create whose request was over by then, and that it did
     # not find, never landed. None: this run's own start (the org feed's pull gives its own).
     in_doubt_checked_at: object = None
+    # SyncState fields this run has settled (the cursor after a complete read, the delete log's
+    # watermark, the success bookkeeping): written once, with the lease's release, in the run's
+    # last transaction (an idle poll's three writes: its run, the org's usage, its state).
+    state_updates: dict = field(default_factory=dict)
+    # When the lease was last claimed or extended (time.monotonic()).
+    lease_at: float = field(default_factory=time.monotonic)
 
     @property
     def template(self) -> str:
@@ -70,18 +78,37 @@ class RunContext:
     def pushed(self, **kwargs):
         self.event(direction=Direction.PUSH, **kwargs)
 
+    def save_run(self) -> None:
+        """The run's row is written when it first has something to hold (events, conflicts, a
+        push on its way) or at the run's end: an idle poll writes it once."""
+        if self.run.pk is None:
+            self.run.api_calls = self.client.calls
+            self.run.save()
+
     def flush(self):
         """Write the buffered events and counters; check we still hold the lease."""
         if self.events:
+            self.save_run()
+            for event in self.events:
+                event.run_id = self.run.pk
             insert_many(self.events)
             notice_record_for_events(events=self.events, run=self.run)
             self.events = []
-        self.run.api_calls = self.client.calls
-        self.run.save(
-            update_fields=["pulled", "pushed", "deleted", "conflicts", "failed", "api_calls"]
-        )
+        if self.run.pk is not None:
+            self.run.api_calls = self.client.calls
+            self.run.save(
+                update_fields=["pulled", "pushed", "deleted", "conflicts", "failed", "api_calls"]
+            )
+        self.keep_lease()
+
+    def keep_lease(self) -> None:
+        """Extend the lease once a third of it has gone (nobody can take a lease that has not
+        run out, so until then it is still ours); LeaseLost if another worker has it."""
+        if time.monotonic() - self.lease_at < settings.SYNC_LEASE_SECONDS / 3:
+            return
         if not lease_extend(user_id=self.user.pk, owner=self.lease_owner):
             raise LeaseLost()
+        self.lease_at = time.monotonic()
 
     def guard(self) -> None:
         """At the start of every transaction that applies a plan: lock the user's sync state and

@@ -69,7 +69,8 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
         lease_release(user_id=user_id, owner=owner)
         _pause_org(state.org_id, budget.BudgetReached(org.api_used, org.api_max).args[0])
         return None
-    run = SyncRun.objects.create(user=state.user, trigger=trigger, started_at=timezone.now())
+    # Saved when it first has something to hold, else at the end (RunContext.save_run).
+    run = SyncRun(user=state.user, trigger=trigger, started_at=timezone.now())
     ctx = None
     try:
         connection = _connection(state)
@@ -119,13 +120,29 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
             with contextlib.suppress(LeaseLost):
                 ctx.flush()
         run.finished_at = timezone.now()
-        if ctx is not None:
-            run.api_calls = ctx.client.calls
-            _record_usage(ctx)
-        run.save()
-        lease_release(user_id=user_id, owner=owner)
+        # The run's bookkeeping in one transaction: its row, the org's usage, and the user's
+        # state with the lease's release (an idle poll's only writes after its lease claim).
+        with transaction.atomic():
+            if ctx is not None:
+                run.api_calls = ctx.client.calls
+                _record_usage(ctx)
+            run.save()
+            _release(user_id, owner, ctx)
         _rerun_if_asked(user_id)
     return run
+
+
+def _release(user_id: int, owner: str, ctx: RunContext | None) -> None:
+    """Release the lease, writing what the run settled on the user's state (its cursors, its
+    success) in the same UPDATE, but only while the state still speaks for the run's identity
+    (R17): after a switch, only the lease is released."""
+    mine = SyncState.objects.filter(user_id=user_id, lease_owner=owner)
+    updates = ctx.state_updates if ctx is not None else {}
+    if updates and mine.filter(enabled=True, org_id=ctx.org_id, sf_user_id=ctx.sf_user_id).update(
+        lease_owner="", lease_until=None, **updates
+    ):
+        return
+    lease_release(user_id=user_id, owner=owner)
 
 
 def _rerun_if_asked(user_id: int) -> None:
@@ -134,10 +151,9 @@ def _rerun_if_asked(user_id: int) -> None:
     the change would wait for the next poll. Claimed with a conditional UPDATE: queued once."""
     from tasksync.sync.jobs_api import enqueue_sync
 
-    claimed = SyncState.objects.filter(user_id=user_id, enabled=True, rerun_requested=True).update(
-        rerun_requested=False, push_queued=True
-    )
-    if claimed:
+    asked = SyncState.objects.filter(user_id=user_id, enabled=True, rerun_requested=True)
+    # Read first: the lease is released, so whoever asks from now on runs the round itself.
+    if asked.exists() and asked.update(rerun_requested=False, push_queued=True):
         enqueue_sync(user_id=user_id, trigger=SyncTrigger.PUSH)
 
 
@@ -175,8 +191,9 @@ def _cycle(ctx: RunContext, *, resync: bool) -> None:
         org_pull.read_before_push(ctx, feed)
     else:
         _pull(ctx)
-    for _ in range(MAX_ROUNDS):
-        SyncState.objects.filter(pk=state.pk).update(rerun_requested=False, push_queued=False)
+    for round_no in range(MAX_ROUNDS):
+        if round_no or state.rerun_requested or state.push_queued:
+            SyncState.objects.filter(pk=state.pk).update(rerun_requested=False, push_queued=False)
         push_mod.push(ctx)
         if not SyncState.objects.filter(pk=state.pk, rerun_requested=True).exists():
             break
@@ -225,7 +242,7 @@ def _pull(ctx: RunContext, *, import_window_start=None, deletions: bool | None =
         # Nothing was linked before this import: no deletion before it concerns us. The delete
         # log is first read five minutes on, from where this read began.
         state.deleted_watermark = state.watermark
-        state.save(update_fields=["deleted_watermark"])
+        ctx.state_updates["deleted_watermark"] = state.deleted_watermark
 
 
 def _statuses_answered(ctx: RunContext, result: dict) -> None:
@@ -299,7 +316,7 @@ def _pull_deletions(
         logger.info("deleted/ refused (%s): reconciling ids instead", problem.code)
         reconcile_ids(ctx)
         state.deleted_watermark = now - timedelta(minutes=1)
-        state.save(update_fields=["deleted_watermark"])
+        ctx.state_updates["deleted_watermark"] = state.deleted_watermark
         return
     ids = [item["id"] for item in result.get("deletedRecords") or []]
     pull_mod.apply_deleted_ids(ctx, ids)
@@ -309,7 +326,7 @@ def _pull_deletions(
         reconcile_ids(ctx)
     covered = sf_datetime(result.get("latestDateCovered"))
     state.deleted_watermark = covered or now
-    state.save(update_fields=["deleted_watermark"])
+    ctx.state_updates["deleted_watermark"] = state.deleted_watermark
 
 
 def reconcile_ids(ctx: RunContext) -> None:
@@ -344,9 +361,15 @@ def _succeeded(ctx: RunContext) -> None:
     state.phase = SyncPhase.ON
     state.pause_reason = PauseReason.NONE
     state.message = ""
-    state.save(update_fields=["last_success_at", "phase", "pause_reason", "message"])
-    # Counted from the run's start, like the dispatcher's own claim, so the poll keeps its beat.
-    _schedule_next(state, since=run.started_at)
+    # Written with the lease's release (_release). Counted from the run's start, like the
+    # dispatcher's own claim, so the poll keeps its beat.
+    ctx.state_updates.update(
+        last_success_at=state.last_success_at,
+        phase=state.phase,
+        pause_reason=state.pause_reason,
+        message="",
+        next_poll_at=run.started_at + poll_interval(state),
+    )
 
 
 def _schedule_next(state: SyncState, *, failed: bool = False, since=None) -> None:

@@ -122,6 +122,8 @@ def pull(
                 on_first(answers)
         for page in chained.pages:
             records = page.get("records") or []
+            if not records and not importing:
+                continue  # an idle poll's empty page: nothing to decide, no transaction
             with transaction.atomic():
                 ctx.guard()
                 if importing and first_page:
@@ -136,7 +138,7 @@ def pull(
     cursor = (read_at or ctx.sf_now()) - OVERLAP
     if state.watermark is None or cursor > state.watermark:
         state.watermark = cursor
-        state.save(update_fields=["watermark"])
+        ctx.state_updates["watermark"] = cursor  # written at the run's end, with its lease
     ctx.in_doubt_checked = True
     return answers
 
@@ -332,6 +334,7 @@ def _drop_fields(row, fields) -> None:
 
 
 def _conflict(ctx, link, conflict: decide.Conflict) -> None:
+    ctx.save_run()
     SyncConflict.objects.create(
         user=ctx.user,
         task=link.task,

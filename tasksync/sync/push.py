@@ -75,6 +75,8 @@ def push(ctx: RunContext) -> None:
         elif action == PushAction.DROP_NEVER_LANDED:
             never_landed.append((row, link))
         # WAIT: an in-doubt create (or an update or delete of one) waits for the pull (R10).
+    if creates or updates or deletes or drops or never_landed:
+        ctx.save_run()  # the run shows while its push is on the wire
     if drops or never_landed:
         with transaction.atomic():
             ctx.guard()

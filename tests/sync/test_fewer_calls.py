@@ -263,3 +263,33 @@ def test_a_composite_push_whose_answer_is_lost_leaves_its_creates_in_doubt_never
     assert len(sf_emulator.tasks(include_deleted=False)) == 4  # never sent twice
     assert TaskLink.objects.filter(user=syncing, state="synced").count() == 4
     assert sf_emulator.get_task(link_of(edited).sf_id)["Description"] == "edited"
+
+
+def test_an_idle_polls_bookkeeping_is_three_writes_in_one_transaction(syncing, run, sf_emulator):
+    # R13 (issue 16, B3): after the lease's claim (which must commit before the call), an idle
+    # poll writes its run, the org's usage and the user's state (cursor, success, next poll,
+    # the lease's release) in one transaction, and nothing else.
+    from django.db import connection
+
+    run()  # settle
+    writes = []
+
+    def record(execute, sql, params, many, context):
+        verb = sql.lstrip().split(None, 1)[0].upper()
+        if verb in ("INSERT", "UPDATE", "DELETE"):
+            writes.append((verb, sql.split(" SET ")[0][:60], connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    sf_emulator.reset_api_calls()
+    with connection.execute_wrapper(record):
+        result = run()
+    assert sf_emulator.api_calls() == {"queryAll": 1}
+    assert (result.pulled, result.pushed) == (0, 0)
+    claim, *bookkeeping = writes
+    assert claim[0] == "UPDATE" and "tasksync_syncstate" in claim[1], writes
+    assert len(bookkeeping) == 3, writes
+    assert all(in_transaction for *_, in_transaction in bookkeeping), writes
+    tables = sorted(
+        next(t for t in ("syncrun", "salesforceorg", "syncstate") if t in w[1]) for w in bookkeeping
+    )
+    assert tables == ["salesforceorg", "syncrun", "syncstate"], writes
