@@ -18,6 +18,8 @@ USER_PREFIX = "005"
 TASK_PREFIX = "00T"
 TASK_STATUS_PREFIX = "01J"
 QUERY_LOCATOR_PREFIX = "01g"
+# Records a task is about (WhoId: Contact/Lead, WhatId: Account/Opportunity): standard key prefixes.
+RELATED_PREFIXES = {"Contact": "003", "Lead": "00Q", "Account": "001", "Opportunity": "006"}
 
 
 def checksum(id15: str) -> str:

@@ -40,7 +40,34 @@ def render_row(row: dict, fields: list[str], sobject: str, version: str) -> dict
         }
     }
     for name in fields:
+        if "." in name:  # a parent's field (Who.Name): rows carry their parents under PARENTS
+            _render_parent(out, row, name, version)
+            continue
         fld = fmap[name.lower()]
         value = row.get(fld.name)
         out[fld.name] = format_sf(value) if fld.type == "datetime" else value
     return out
+
+
+PARENTS = "__parents"  # row key: {"Who": {"sobject", "name"} | None, "What": ...}
+PARENT_ID_FIELD = {"Who": "WhoId", "What": "WhatId"}
+
+
+def _render_parent(out: dict, row: dict, name: str, version: str) -> None:
+    """A polymorphic parent as the REST API nests it: {"attributes": {"type": "Name", "url": the
+    concrete record}, "Name": ...}, or null when the task points to none ("Name" object,
+    Object Reference: the type polymorphic foreign keys are traversed through)."""
+    relation, _, field = name.partition(".")
+    parent = (row.get(PARENTS) or {}).get(relation)
+    if parent is None:
+        out[relation] = None
+        return
+    record_id = row[PARENT_ID_FIELD[relation]]
+    nested = out.get(relation) or {
+        "attributes": {
+            "type": "Name",
+            "url": f"/services/data/v{version}/sobjects/{parent['sobject']}/{record_id}",
+        }
+    }
+    nested[field] = record_id if field == "Id" else parent["name"]
+    out[relation] = nested

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .. import soql
 from ..web import Request, Response, sf_error
-from .common import render_row
+from .common import PARENT_ID_FIELD, PARENTS, render_row
 
 if TYPE_CHECKING:
     from ..core import Emulator
@@ -65,6 +65,8 @@ def query(emu: Emulator, req: Request, version: str, user: dict, include_all: bo
     rows = soql.execute(parsed, rows_for(emu, user["org_id"], parsed, include_all))
     if parsed.count:
         return Response.json({"totalSize": len(rows), "done": True, "records": []})
+    if any("." in name for name in parsed.fields):
+        _attach_parents(emu, user["org_id"], rows)
     cursor = {
         "org_id": user["org_id"],
         "rows": rows,
@@ -95,3 +97,15 @@ def query_more(emu: Emulator, req: Request, version: str, user: dict, token: str
     if req.header("sforce-query-options"):
         cursor["batch"] = _batch_size(req)
     return _page(emu, cursor, int(offset), version)
+
+
+def _attach_parents(emu: Emulator, org_id: str, rows: list[dict]) -> None:
+    """Who/What of each row, looked up once for the whole result (kept with the cursor's rows).
+    An id that names no record of the org (the emulator accepts any well-formed id) has none."""
+    wanted = [row[f] for row in rows for f in PARENT_ID_FIELD.values() if row.get(f)]
+    known = emu.store.related(org_id, wanted) if wanted else {}
+    for row in rows:
+        row[PARENTS] = {
+            relation: known.get(row[field]) if row.get(field) else None
+            for relation, field in PARENT_ID_FIELD.items()
+        }

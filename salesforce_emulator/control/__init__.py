@@ -1,7 +1,7 @@
 """The control API: a Python class used in-process, exposed over HTTP at /__emulator__/<name>.
 
-Control is composed of one mixin per concern (faults, orgs, tokens, tasks); the general,
-accounting and clock methods are here with the HTTP endpoint.
+Control is composed of one mixin per concern (faults, orgs, tokens, tasks, related records);
+the general, accounting and clock methods are here with the HTTP endpoint.
 
 Every public method takes and returns JSON-friendly values (datetimes as strings in
 Salesforce's format), so the HTTP endpoint is a thin mapping:
@@ -22,6 +22,7 @@ from ..store import DEMO
 from ..web import Request, Response
 from .faults import FaultsMixin
 from .orgs import OrgsMixin
+from .related import RelatedMixin
 from .tasks import TasksMixin
 from .tokens import TokensMixin
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from ..core import Emulator
 
 
-class Control(FaultsMixin, OrgsMixin, TokensMixin, TasksMixin):
+class Control(FaultsMixin, OrgsMixin, TokensMixin, TasksMixin, RelatedMixin):
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
 

@@ -7,6 +7,9 @@ from ..schema import Field, canonical_object, field_map
 from .lexer import SoqlError, Tok, malformed, tokenize
 from .nodes import BoolOp, Cmp, Order, Query
 
+# Relationship names a SELECT may traverse, per object: Task's Who (WhoId) and What (WhatId).
+RELATIONSHIPS = {"Task": {"who": "Who", "what": "What"}}
+
 
 class _Parser:
     def __init__(self, text: str) -> None:
@@ -57,6 +60,37 @@ class _Parser:
                 " reference your WSDL or the describe call for the appropriate names.",
             )
         return fld
+
+    def relationship(self, tok: Tok) -> str | None:
+        """A Task's polymorphic parent field in SELECT: Who.Name, What.Name (and .Id), canonical
+        spelling ("Understanding Relationship Fields and Polymorphic Fields", SOQL and SOSL
+        Reference). None for a plain field name."""
+        name = str(tok.text)
+        if name.lower().startswith(self.sobject.lower() + "."):
+            name = name[len(self.sobject) + 1 :]
+        if "." not in name:
+            return None
+        relation, _, field = name.partition(".")
+        rel = RELATIONSHIPS.get(self.sobject, {}).get(relation.lower())
+        if rel is None:
+            raise SoqlError(
+                "INVALID_FIELD",
+                f"\n{self.text}\n{' ' * tok.pos}^\nERROR at Row:1:Column:{tok.pos + 1}\n"
+                f"Didn't understand relationship '{relation}' in field path. If you are attempting"
+                " to use a custom relationship, be sure to append the '__r' after the custom"
+                " relationship name. Please reference your WSDL or the describe call for the"
+                " appropriate names.",
+            )
+        parent_field = {"name": "Name", "id": "Id"}.get(field.lower())
+        if parent_field is None:
+            raise SoqlError(
+                "INVALID_FIELD",
+                f"\n{self.text}\n{' ' * tok.pos}^\nERROR at Row:1:Column:{tok.pos + 1}\n"
+                f"No such column '{field}' on entity 'Name'. If you are attempting to use a custom"
+                " field, be sure to append the '__c' after the custom field name. Please"
+                " reference your WSDL or the describe call for the appropriate names.",
+            )
+        return f"{rel}.{parent_field}"
 
     # grammar
     def parse(self) -> Query:
@@ -110,7 +144,7 @@ class _Parser:
     def resolve_selected(self, select_toks: list[Tok]) -> list[str]:
         names: list[str] = []
         for tok in select_toks:
-            name = self.resolve(tok).name
+            name = self.relationship(tok) or self.resolve(tok).name
             if name in names:
                 raise SoqlError("MALFORMED_QUERY", f"duplicate field selected: {name}")
             names.append(name)

@@ -2,7 +2,8 @@
 
 One section per table group, each a mixin of Store: orgs (orgs, users, apps), picklists,
 tokens (tokens, codes, sessions), usage (api_usage), tasks (tasks, task_irregular and the query
-pre-filter's rules); tables holds the schema and the demo org.
+pre-filter's rules), related (the Contacts, Leads, Accounts and Opportunities tasks point to);
+tables holds the schema and the demo org.
 
 One connection guarded by one re-entrant lock: every request runs its store work inside
 `store.tx()`, so concurrent clients are serialised (the brief asks for robustness over speed).
@@ -21,6 +22,7 @@ from ..clock import Clock
 from ..pubsub.events import ChangeEventLog
 from .orgs import OrgsMixin
 from .picklists import PicklistsMixin
+from .related import RelatedMixin
 from .tables import DAY_MS, DEMO, SCHEMA, TABLES
 from .tasks import PREFILTER_COLUMNS, TasksMixin, is_regular
 from .tokens import TokensMixin
@@ -29,7 +31,7 @@ from .usage import UsageMixin
 __all__ = ["DAY_MS", "DEMO", "PREFILTER_COLUMNS", "Store", "is_regular"]
 
 
-class Store(OrgsMixin, PicklistsMixin, TokensMixin, UsageMixin, TasksMixin):
+class Store(OrgsMixin, PicklistsMixin, TokensMixin, UsageMixin, TasksMixin, RelatedMixin):
     def __init__(self, path: str | Path, clock: Clock) -> None:
         self.clock = clock
         self.lock = threading.RLock()

@@ -71,6 +71,8 @@ CREATE INDEX IF NOT EXISTS tasks_org_modstamp ON tasks (org_id, "SystemModstamp"
 CREATE INDEX IF NOT EXISTS tasks_recycle_bin ON tasks (org_id, deleted_ms) WHERE "IsDeleted" = 1;
 CREATE INDEX IF NOT EXISTS tasks_to_archive ON tasks (org_id, "ActivityDate", "CreatedDate")
     WHERE "IsArchived" = 0 AND "IsClosed" = 1;
+CREATE TABLE IF NOT EXISTS related (
+    id TEXT PRIMARY KEY, org_id TEXT NOT NULL, sobject TEXT NOT NULL, name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS task_irregular (
     org_id TEXT NOT NULL, field TEXT NOT NULL, PRIMARY KEY (org_id, field));
 """
@@ -87,5 +89,6 @@ TABLES = [
     "api_usage",
     "tasks",
     "task_irregular",
+    "related",
     *EVENT_TABLES,
 ]

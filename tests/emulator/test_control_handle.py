@@ -84,6 +84,13 @@ def _exercise_tokens(h):
     assert h.revoke_refresh_tokens() == 1
 
 
+def _exercise_related(h):
+    who = [h.create_contact("Ana Ruiz"), h.create_lead("Lee Lead")]
+    what = [h.create_account("Acme Corp"), h.create_opportunity("Big Deal")]
+    assert [i[:3] for i in who + what] == ["003", "00Q", "001", "006"]
+    h.rename_record(what[0], "Acme Holdings")
+
+
 def _exercise_tasks(h):
     task_id = h.create_task(Subject="a")["Id"]
     assert h.update_task(task_id, Subject="b")["Subject"] == "b"
@@ -123,6 +130,7 @@ def test_it_reaches_every_public_control_method_through_the_handle(handle):
         _exercise_picklists,
         _exercise_tokens,
         _exercise_tasks,
+        _exercise_related,
         _exercise_faults,
     ):
         exercise(recorder)
