@@ -70,6 +70,12 @@ class ReminderTask(models.Model):
     # When each mapped field was last changed here by the user (UTC ISO times): R8 compares these
     # with Salesforce's LastModifiedDate to decide which side's edit of a field is later.
     field_changed_at = models.JSONField(_("field change times"), default=dict, blank=True)
+    # R14: what the task is about in Salesforce (its Who and What names), read with the pull's
+    # own queries. Display only: never pushed, never compared for conflicts (not R1 fields).
+    related_who = models.CharField(_("name (Salesforce)"), max_length=255, blank=True, default="")
+    related_what = models.CharField(
+        _("related to (Salesforce)"), max_length=255, blank=True, default=""
+    )
 
     objects = ReminderTaskQuerySet.as_manager()
 

@@ -43,7 +43,9 @@ OVERLAP = timedelta(minutes=2)
 FIRST_SYNC_WINDOW = timedelta(hours=24)  # R4
 TASK_FIELDS = (
     "Id, Subject, Status, Priority, ActivityDate, Description, OwnerId, IsDeleted, IsArchived, "
-    "IsClosed, CreatedById, CreatedDate, LastModifiedDate, SystemModstamp"
+    "IsClosed, CreatedById, CreatedDate, LastModifiedDate, SystemModstamp, "
+    # R14: what the task is about, read in the same query (display only, never pushed).
+    "WhoId, WhatId, Who.Name, What.Name"
 )
 # R15: real tasks (not logged emails or calls), no recurring-series masters.
 REAL_TASKS = "TaskSubtype = 'Task' AND IsRecurrence = false"
@@ -193,6 +195,7 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
         row = outbox.get(link.task_id)
         plan = decide.pulled(remote, pair_of(ctx, link, row), me=me, statuses=ctx.statuses)
         apply_plan(ctx, link, row, plan, record_times=times)
+    refresh_related(records, {**links, **recovered})
     to_import = [
         record
         for remote, record in zip(remotes, records, strict=True)
@@ -204,6 +207,33 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
     ]
     if to_import:
         _import(ctx, to_import)
+
+
+def related_names(record: dict) -> dict:
+    """R14: the Who and What names Salesforce nested in the record (null parents: blank)."""
+    return {
+        field: ((record.get(relation) or {}).get("Name") or "")[:255]
+        for field, relation in (("related_who", "Who"), ("related_what", "What"))
+    }
+
+
+def refresh_related(records, links) -> None:
+    """R14: the display names of linked tasks follow Salesforce, whatever else the page did. Not
+    a task edit: nothing is pushed, stamped or compared (the names are not R1 fields)."""
+    wanted = {
+        links[r["Id"]].task_id: related_names(r)
+        for r in records
+        if r["Id"] in links and ("Who" in r or "What" in r)
+    }
+    if not wanted:
+        return
+    current = ReminderTask.objects.filter(pk__in=wanted).values_list(
+        "pk", "related_who", "related_what"
+    )
+    for pk, who, what in current:
+        names = wanted[pk]
+        if (who, what) != (names["related_who"], names["related_what"]):
+            ReminderTask.objects.filter(pk=pk).update(**names)
 
 
 def records_by_id(records):
@@ -455,6 +485,7 @@ def _import(ctx: RunContext, records: list[dict]) -> None:
             f: mapping.as_model_value(f, v)
             for f, v in mapping.import_values(snapshot, statuses=ctx.statuses).items()
         }
+        values.update(related_names(record))
         try:
             task = task_services.task_build_import(user=ctx.user, values=values)
         except ValidationError as exc:
