@@ -104,9 +104,17 @@ def jobs_suppressed():
         yield noop
 
 
-def connect_user(handle, *, username: str | None = None, sf_user_id: str | None = None):
-    """A local user connected to a Salesforce user of the emulator's demo org (a new one unless
-    ``sf_user_id`` is given), through ``connection_store`` with back-door tokens."""
+def connect_user(
+    handle,
+    *,
+    username: str | None = None,
+    sf_user_id: str | None = None,
+    org_id: str | None = None,
+):
+    """A local user connected to a Salesforce user of the emulator's demo org, or of ``org_id``
+    (a new user unless ``sf_user_id`` is given), through ``connection_store`` with back-door
+    tokens."""
+    org_id = org_id or handle.demo.org_id
     from accounts.connections import connection_store
     from accounts.models import User
 
@@ -115,7 +123,7 @@ def connect_user(handle, *, username: str | None = None, sf_user_id: str | None 
     if sf_user_id is None:
         sf_user = handle.call(
             "create_user",
-            org_id=handle.demo.org_id,
+            org_id=org_id,
             username=f"{username}@bench.example",
             password="password",
         )
@@ -125,7 +133,7 @@ def connect_user(handle, *, username: str | None = None, sf_user_id: str | None 
     user = User.objects.create_user(username=username, password=None, time_zone="UTC")
     tokens = handle.tokens(user_id=sf_user_id, scope="api id refresh_token")
     identity = {
-        "organization_id": handle.demo.org_id,
+        "organization_id": org_id,
         "user_id": sf_user_id,
         "username": sf_username,
         "display_name": username,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
@@ -204,13 +205,19 @@ def _b2_once(handle, n: int) -> dict:
     from tasksync.services import tasks as task_services
     from tasksync.sync import mapping
 
-    conn = harness.connect_user(handle)
+    # Each in an org of its own: the changes query sees its whole org (R18), so the raw floor's
+    # writes and an earlier repeat's would be read by the engine's pulls as outside changes.
+    engine_org, raw_org = (
+        handle.call("create_org", name=f"B2 {kind} {time.monotonic_ns()}", daily_api_limit=10**8)
+        for kind in ("engine", "raw")
+    )
+    conn = harness.connect_user(handle, org_id=engine_org["id"])
     user = conn.user
     harness.turn_on(user)
     harness.cycle(user, "first_sync")
     raw_user = handle.call(
         "create_user",
-        org_id=handle.demo.org_id,
+        org_id=raw_org["id"],
         username=f"raw-{user.username}@bench.example",
         password="password",
     )
@@ -349,6 +356,10 @@ def _idle(handle, user, tasks: int, cycles: int) -> dict:
 
 
 def b3_idle(handle, small_tasks: int, large_conn, large_tasks: int, cycles: int) -> dict:
+    """Idle cycles of a small and a large user. The changes query sees the whole org (R18): B2's
+    thousands of writes by other users would be read again for the pull's two-minute overlap,
+    so the org first stays quiet for three minutes (the emulator's clock moves on)."""
+    handle.advance(timedelta(minutes=3))
     conn = harness.connect_user(handle)
     _seed_salesforce(handle, conn.sf_user_id, small_tasks, prefix="Small")
     harness.turn_on(conn.user)
