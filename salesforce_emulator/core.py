@@ -8,6 +8,7 @@ import time
 import traceback
 from collections import Counter, OrderedDict
 from pathlib import Path
+from urllib.parse import quote
 
 from . import api, housekeeping, ids, oauth
 from .clock import Clock
@@ -188,6 +189,9 @@ class Emulator:
                 return oauth.userinfo(self, req)
         if segs[:1] == ["id"] and len(segs) == 3:
             return oauth.identity(self, req, segs[1], segs[2])
+        if segs[:3] == ["lightning", "r", "Task"] and len(segs) == 5 and segs[4] == "view":
+            # A Lightning record page (an app's "Open in Salesforce"): the UI's page of the task.
+            return Response.redirect(f"{self.login_base(req)}/ui/tasks/{quote(segs[3])}")
         if segs[:1] == ["ui"] or not segs:
             from . import ui
 

@@ -27,7 +27,10 @@ def handle(emu: Emulator, req: Request, segs: list[str]) -> Response:
     if segs == ["login"] and req.method == "POST":
         return _login(emu, req)
     if session is None:
-        return pages.login_page({"next": req.query.get("next", "/ui/")}, None, action="/ui/login")
+        # Signed in, a person lands on the page they asked for (e.g. a task's record page).
+        asked = req.raw_path if req.method == "GET" and req.raw_path.startswith("/ui/") else ""
+        target = req.query.get("next") or asked or "/ui/"
+        return pages.login_page({"next": target}, None, action="/ui/login")
     # The form token rides along with the user so every page's log-out form can carry it.
     user = {**emu.store.user(session["user_id"]), "csrf": session["csrf"]}
     if req.method == "POST":

@@ -71,3 +71,17 @@ def test_control_refuses_blank_names_and_unknown_records(sf_emulator):
         sf_emulator.create_account(name=" ")
     with pytest.raises(Exception, match="no record"):
         sf_emulator.rename_record(record_id="001000000000000AAA", name="x")
+
+
+def test_a_lightning_record_url_opens_the_task_in_the_web_ui(sf_emulator):
+    # An app's "Open in Salesforce" (<instance>/lightning/r/Task/<id>/view) reaches the UI's
+    # page of the task, through sign-in when needed.
+    task_id = sf_emulator.create_task(Subject="Renewal")["Id"]
+    session = sf_emulator.session()
+    answer = session.get(
+        f"{sf_emulator.api_url}/lightning/r/Task/{task_id}/view", allow_redirects=False
+    )
+    assert answer.status_code in (302, 303)
+    assert answer.headers["Location"] == f"{sf_emulator.login_url}/ui/tasks/{task_id}"
+    login = session.get(answer.headers["Location"])
+    assert f'value="/ui/tasks/{task_id}"' in login.text  # signed in, the task's page follows
