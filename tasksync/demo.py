@@ -42,6 +42,13 @@ _OLDER = [
     ("Old: survey results for Dunder Mifflin", -10),
 ]
 RECENT_COUNT = len(_RECENT)
+# R14: what some tasks are about (WhoId: a Contact, WhatId: an Account), shown under their names.
+ABOUT = {
+    "Call Ana Ruiz about the renewal": ("Ana Ruiz", "Acme Corp"),
+    "Send the Acme quote": (None, "Acme Corp"),
+    "Confirm Thursday's demo with Globex": ("Hank Scorpio", "Globex"),
+    "Call back Marco Rossi": ("Marco Rossi", "Initech"),
+}
 
 
 def demo_seed_salesforce(*, data_dir: str | Path, now: datetime | None = None) -> int:
@@ -96,9 +103,22 @@ def demo_seed_salesforce(*, data_dir: str | Path, now: datetime | None = None) -
                 "ActivityDate": due(0),
             }
         )
+        parents: dict[tuple[str, str], str] = {}
+
+        def parent(kind, name):
+            if (kind, name) not in parents:
+                make = control.create_contact if kind == "Contact" else control.create_account
+                parents[(kind, name)] = make(name=name)
+            return parents[(kind, name)]
+
         for record in records:
             if record.get("ActivityDate") is None:
                 record.pop("ActivityDate", None)
+            who, what = ABOUT.get(record["Subject"], (None, None))
+            if who:
+                record["WhoId"] = parent("Contact", who)
+            if what:
+                record["WhatId"] = parent("Account", what)
         return len(control.create_tasks(records))
     finally:
         emulator.store.close()

@@ -39,3 +39,6 @@ def test_the_first_sync_of_the_demo_imports_the_last_day_s_tasks_only(
     assert len(names) == RECENT_COUNT == 23 and run.pulled == 23
     assert not any(n.startswith("Old:") for n in names)
     assert "Call: Ana Ruiz (logged call)" not in names
+    # R14: some say what they are about, read in the import's own query.
+    ana = ReminderTask.objects.get(user=rep, name="Call Ana Ruiz about the renewal")
+    assert (ana.related_who, ana.related_what) == ("Ana Ruiz", "Acme Corp")
