@@ -65,6 +65,8 @@ class ReminderTaskAdmin(RuleCitedAdmin, admin.ModelAdmin):
         "deleted_at",
         "field_change_times",
         "sync_history",
+        "related_who",  # R14: what the task is about, from Salesforce: never edited here
+        "related_what",
     ]
     rule = 1
     HISTORY_EVENTS = 50  # on the History page; the event list has them all

@@ -76,3 +76,17 @@ def test_names_with_markup_render_as_text(rep, turn_on, sf_emulator):
     html = _page(rep)
     assert "<script>alert(1)</script>" not in html and "<b>B</b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; · A &amp; &lt;b&gt;B&lt;/b&gt;" in html
+
+
+def test_the_names_are_read_only_in_the_admin_and_the_task_form(
+    rep, turn_on, sf_emulator, admin_client
+):
+    # R14: read-only everywhere: neither the admin nor the rep's form can edit them.
+    task = _import_about(rep, turn_on, sf_emulator)
+    html = admin_client.get(reverse("admin:tasksync_remindertask_change", args=[task.pk]))
+    assert "Ana Ruiz" in html.content.decode()
+    assert 'name="related_who"' not in html.content.decode()
+    client = Client()
+    client.force_login(rep)
+    form = client.get(reverse("task_edit", args=[task.pk])).content.decode()
+    assert 'name="related_who"' not in form and 'name="related_what"' not in form
