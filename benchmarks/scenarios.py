@@ -335,7 +335,14 @@ def _idle(handle, user, tasks: int, cycles: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    with CaptureQueriesContext(connection) as captured:
+    in_transaction = []
+
+    def note(execute, sql, params, many, context):
+        if sql.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            in_transaction.append(connection.in_atomic_block)
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(note):
         harness.cycle(user)
     statements = [q["sql"].lstrip().split(None, 1)[0].upper() for q in captured.captured_queries]
     writes = sum(1 for verb in statements if verb in ("INSERT", "UPDATE", "DELETE"))
@@ -344,6 +351,9 @@ def _idle(handle, user, tasks: int, cycles: int) -> dict:
         "cycles": cycles,
         "sql_statements": len(statements),
         "write_statements": writes,
+        # The lease's claim commits before the call; the bookkeeping is one transaction.
+        "bookkeeping_writes": sum(in_transaction),
+        "writes_outside_a_transaction": len(in_transaction) - sum(in_transaction),
         "write_statement_target": 3,
         "api_calls_per_cycle": calls,
         "api_calls_max": max(calls),

@@ -55,6 +55,10 @@ def test_it_spends_one_call_on_an_idle_cycle(figures):
     assert b3["small"]["api_calls_max"] == 1, b3["small"]
     assert b3["large"]["api_calls_max"] == 1, b3["large"]
     assert b3["large"]["api_calls_by_kind_last"] == {"queryAll": 1}
+    # issue 16: after the lease's claim, the bookkeeping is three writes in one transaction.
+    for size in ("small", "large"):
+        assert b3[size]["writes_outside_a_transaction"] == 1, b3[size]
+        assert b3[size]["bookkeeping_writes"] == 3, b3[size]
     print("B3 idle time, large / small:", round(b3["time_ratio_large_to_small"], 2))
     print(
         "B3 idle SQL statements / writes:",
