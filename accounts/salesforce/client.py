@@ -401,14 +401,21 @@ class SalesforceClient:
         ahead = None
         try:
             while True:
+                stop = None
                 if chained.next_url:
-                    if before_next is not None:
-                        before_next()
-                    if prefetch:
-                        ahead = self._prefetch(
-                            lambda url=chained.next_url: self.query_chain(next_url=url)
-                        )
+                    try:
+                        if before_next is not None:
+                            before_next()
+                    except Exception as exc:  # noqa: BLE001 - raised once this call is used
+                        stop = exc
+                    else:
+                        if prefetch:
+                            ahead = self._prefetch(
+                                lambda url=chained.next_url: self.query_chain(next_url=url)
+                            )
                 yield chained
+                if stop is not None:
+                    raise stop  # e.g. R13's budget: this call's pages were applied, no more
                 if not chained.next_url:
                     return
                 if ahead is not None:

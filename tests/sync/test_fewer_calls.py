@@ -293,3 +293,18 @@ def test_an_idle_polls_bookkeeping_is_three_writes_in_one_transaction(syncing, r
         next(t for t in ("syncrun", "salesforceorg", "syncstate") if t in w[1]) for w in bookkeeping
     )
     assert tables == ["salesforceorg", "syncrun", "syncstate"], writes
+
+
+def test_at_the_budget_share_the_pages_already_read_are_applied_and_no_more_is_called(
+    syncing, sf_emulator
+):
+    # R13: the next call waits for the budget; what the last call brought is not thrown away.
+    from tasksync.sync.engine import sync_user
+
+    sf_emulator.create_tasks([{"Subject": f"New {i}"} for i in range(4500)])
+    sf_emulator.set_api_limit(1000, used=499)
+    sf_emulator.reset_api_calls()
+    result = sync_user(user_id=syncing.pk, trigger="poll")
+    assert result.outcome == "partial"
+    assert sf_emulator.api_calls() == {"queryAll": 1}
+    assert ReminderTask.objects.filter(user=syncing).count() == 2000
