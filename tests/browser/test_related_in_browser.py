@@ -32,7 +32,7 @@ def test_the_task_list_shows_who_and_what_and_opens_the_task_in_salesforce(
     page.goto("/tasks/")
     row = page.locator("li.task", has_text="Renewal call")
     expect(row.locator(".about")).to_have_text("Ana Ruiz · Acme <Corp>")  # text, not markup
-    link = row.get_by_role("link", name="Open in Salesforce")
+    link = row.get_by_role("link", name="Open Renewal call in Salesforce")
     expect(link).to_have_attribute(
         "href", f"{sf_connection.instance_url.rstrip('/')}/lightning/r/Task/{sf_id}/view"
     )
