@@ -97,10 +97,7 @@ def jobs_suppressed():
     which runs them inline under the test settings) are not sent, so one measurement is one
     cycle."""
     noop = mock.Mock(return_value=None)
-    with (
-        mock.patch("tasksync.sync.jobs_api.enqueue_sync", noop),
-        mock.patch("tasksync.services.sync.enqueue_sync", noop),
-    ):
+    with mock.patch("tasksync.sync.jobs_api.enqueue_sync", noop):
         yield noop
 
 

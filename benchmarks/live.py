@@ -94,7 +94,6 @@ def jobs_to_broker():
     with (
         mock.patch.object(Conf, "SYNC", False),
         mock.patch("tasksync.sync.jobs_api.enqueue_sync", _real_enqueue),
-        mock.patch("tasksync.services.sync.enqueue_sync", _real_enqueue),
     ):
         yield
 

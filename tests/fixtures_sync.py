@@ -87,8 +87,8 @@ def syncing(rep, turn_on, sf_emulator):
 
 @pytest.fixture
 def worker_thread(monkeypatch):
-    """Queued syncs run in a background thread, as a qcluster worker would. tasksync.services.sync
-    imports enqueue_sync by name, so both names are replaced (reported: one name would do)."""
+    """Queued syncs run in a background thread, as a qcluster worker would: every caller queues
+    through tasksync.sync.jobs_api, so its one name is replaced."""
     threads = []
 
     def enqueue(*, user_id, trigger):
@@ -103,7 +103,6 @@ def worker_thread(monkeypatch):
         thread.start()
 
     monkeypatch.setattr(jobs_api, "enqueue_sync", enqueue)
-    monkeypatch.setattr("tasksync.services.sync.enqueue_sync", enqueue)
     yield
     for thread in threads:
         thread.join(timeout=60)

@@ -16,7 +16,7 @@ from tasksync.models import (
     SyncTrigger,
     TaskLink,
 )
-from tasksync.sync.jobs_api import enqueue_sync
+from tasksync.sync import jobs_api
 
 FRESH_AFTER_DAYS = 15  # R7: a longer break behaves as a first sync
 
@@ -55,7 +55,7 @@ def sync_enable(*, user) -> SyncState:
     state.first_enabled_at = state.first_enabled_at or now
     state.push_queued = True
     state.save()
-    transaction.on_commit(lambda: enqueue_sync(user_id=user.pk, trigger=trigger))
+    transaction.on_commit(lambda: jobs_api.enqueue_sync(user_id=user.pk, trigger=trigger))
     return state
 
 
@@ -114,7 +114,7 @@ def sync_reconnected(*, user) -> bool:
     )
     if resumed:
         trigger = SyncTrigger.FIRST_SYNC if first else SyncTrigger.POLL
-        transaction.on_commit(lambda: enqueue_sync(user_id=user.pk, trigger=trigger))
+        transaction.on_commit(lambda: jobs_api.enqueue_sync(user_id=user.pk, trigger=trigger))
     return bool(resumed)
 
 
@@ -127,7 +127,7 @@ def sync_now(*, user, trigger: str = SyncTrigger.MANUAL) -> bool:
     paused_by_staff = state.phase == SyncPhase.PAUSED and state.pause_reason == PauseReason.STAFF
     if paused_by_staff and trigger != SyncTrigger.RESYNC:
         return False
-    transaction.on_commit(lambda: enqueue_sync(user_id=user.pk, trigger=trigger))
+    transaction.on_commit(lambda: jobs_api.enqueue_sync(user_id=user.pk, trigger=trigger))
     return True
 
 

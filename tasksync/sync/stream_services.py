@@ -11,8 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from tasksync.models import StreamHealth, StreamState, SyncState, SyncTrigger, TaskLink
-from tasksync.sync import stream_hints
-from tasksync.sync.jobs_api import enqueue_sync
+from tasksync.sync import jobs_api, stream_hints
 
 
 # -- health, read by the poll scheduler ---------------------------------------------------------
@@ -105,7 +104,7 @@ def queue_owner_pulls(*, org_id: str, sf_user_ids: set[str]) -> list[int]:
         ).values_list("user_id", flat=True)
     )
     for user_id in user_ids:
-        enqueue_sync(user_id=user_id, trigger=SyncTrigger.STREAM)
+        jobs_api.enqueue_sync(user_id=user_id, trigger=SyncTrigger.STREAM)
     return user_ids
 
 
