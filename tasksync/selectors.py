@@ -124,13 +124,13 @@ _FAILED_COUNT = Coalesce(
 NOTICES_SHOWN = 10
 
 
-def staff_pauser_for(*, state) -> str:
-    """Who paused the sync (R14): the staff member the admin's "pause" action logged, by name,
-    or "" when the pause came another way. Read only while a staff pause is on."""
+def staff_pause_entry(*, state):
+    """The admin log entry of the staff "pause" action that holds this sync (R14), or None when
+    the pause came another way."""
     from django.contrib.admin.models import LogEntry
     from django.contrib.contenttypes.models import ContentType
 
-    entry = (
+    return (
         LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(SyncState),
             object_id=str(state.pk),
@@ -140,6 +140,12 @@ def staff_pauser_for(*, state) -> str:
         .order_by("-action_time")
         .first()
     )
+
+
+def staff_pauser_for(*, state) -> str:
+    """Who paused the sync (R14), by name for the rep, or "". Read only while a staff pause is
+    on."""
+    entry = staff_pause_entry(state=state)
     if entry is None:
         return ""
     name = entry.user.get_full_name() or entry.user.get_username()

@@ -163,19 +163,9 @@ def sync_retry_failed(*, user) -> int:
 
 def _paused_by(state: SyncState) -> str:
     """Who paused the sync, from the admin's log of the "pause" action (R14), or ""."""
-    from django.contrib.admin.models import LogEntry
-    from django.contrib.contenttypes.models import ContentType
+    from tasksync.selectors import staff_pause_entry
 
-    entry = (
-        LogEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(SyncState),
-            object_id=str(state.pk),
-            change_message="Paused.",
-        )
-        .select_related("user")
-        .order_by("-action_time")
-        .first()
-    )
+    entry = staff_pause_entry(state=state)
     if entry is None:
         return ""
     return f"{entry.user.get_username()} on {entry.action_time:%Y-%m-%d %H:%M} UTC"
