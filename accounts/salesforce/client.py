@@ -26,10 +26,12 @@ from django.conf import settings
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
-from accounts.salesforce import errors
+from accounts.salesforce import errors, retry
 
 logger = logging.getLogger(__name__)
 
+# An in-run retry never waits longer than this (the outbox's own back-off takes over after).
+IN_RUN_BACKOFF_CAP = 30.0
 COLLECTION_LIMIT = 200  # sObject Collections take at most 200 records a call (REST guide)
 # Composite ("Send Multiple Requests Using Composite", REST API Developer Guide): one call toward
 # the limit for up to 25 subrequests, at most 5 of them query/queryAll/queryMore or sObject
@@ -254,8 +256,9 @@ class SalesforceClient:
             return result
 
     def _backoff(self, attempt: int) -> float:
-        ceiling = self.backoff_base * 2 ** (attempt - 1)
-        return random.uniform(ceiling / 2, ceiling)
+        return retry.backoff(
+            attempt, first=self.backoff_base, cap=IN_RUN_BACKOFF_CAP, jitter=random.random()
+        )
 
     # --- reads ------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from accounts.salesforce import retry
 from tasksync.models.sync import LinkState, OutboxOperation, Winner
 from tasksync.sync import mapping
 from tasksync.sync.mapping import NOT_MAPPED, StatusMap
@@ -427,16 +428,24 @@ GIVE_UP_AFTER = timedelta(hours=24)
 
 def backoff_ceiling(attempts: int) -> timedelta:
     """R11/R12: exponential back-off: 30 s, 1 min, 2 min, … capped at an hour between tries."""
-    seconds = BACKOFF_FIRST.total_seconds() * 2 ** max(attempts - 1, 0)
-    return min(timedelta(seconds=seconds), BACKOFF_CAP)
+    return timedelta(
+        seconds=retry.backoff_ceiling(
+            attempts, first=BACKOFF_FIRST.total_seconds(), cap=BACKOFF_CAP.total_seconds()
+        )
+    )
 
 
 def backoff(attempts: int, *, jitter: float) -> timedelta:
-    """ "Equal jitter": a delay drawn between half the ceiling and the ceiling (``jitter`` in
-    [0, 1], drawn by the caller), so retries of many rows spread out and never come sooner than
-    half the back-off."""
-    ceiling = backoff_ceiling(attempts)
-    return ceiling / 2 + ceiling / 2 * min(max(jitter, 0.0), 1.0)
+    """The outbox's delay before the next try (``retry.backoff``'s equal jitter, drawn by the
+    caller): between half the ceiling and the ceiling."""
+    return timedelta(
+        seconds=retry.backoff(
+            attempts,
+            first=BACKOFF_FIRST.total_seconds(),
+            cap=BACKOFF_CAP.total_seconds(),
+            jitter=jitter,
+        )
+    )
 
 
 def gives_up(first_failed_at: datetime | None, now: datetime) -> bool:
