@@ -305,7 +305,12 @@ class SalesforceClient:
         answer = self._call(
             lambda sf: sf.restful("composite", method="POST", json=body), idempotent=idempotent
         )
-        results = {r.get("referenceId"): r for r in (answer or {}).get("compositeResponse") or []}
+        listed = answer.get("compositeResponse") if isinstance(answer, dict) else None
+        if not isinstance(listed, list) or not all(isinstance(r, dict) for r in listed):
+            # R12: an answer that cannot be read (a proxy's page, a truncated body) is treated
+            # like a lost one: transient, and a create in it stays in doubt (R10).
+            raise errors.Transient("Salesforce returned a Composite answer that cannot be read.")
+        results = {r.get("referenceId"): r for r in listed}
         if set(results) != {sub["referenceId"] for sub in subrequests}:
             raise errors.Transient("Salesforce returned an unexpected set of Composite results.")
         return results

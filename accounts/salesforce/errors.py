@@ -108,4 +108,22 @@ def classify(exc: BaseException) -> SalesforceProblem:
         return RecordRejected(message or f"HTTP {status}", code=code, status=status, fields=fields)
     if isinstance(exc, requests.RequestException):
         return Transient(f"HTTP problem: {type(exc).__name__}")
+    if _unreadable_answer(exc):
+        # The library could not read a 2xx answer (not JSON, not the shape documented: a proxy's
+        # page, a truncated body). Nothing says the call did not commit: like a lost answer (R10,
+        # R12), transient.
+        name = type(exc).__name__
+        return Transient(f"Salesforce returned an answer that cannot be read ({name})")
     raise exc
+
+
+def _unreadable_answer(exc: BaseException) -> bool:
+    """A ValueError or TypeError raised inside simple-salesforce or the JSON decoder while it read
+    an answer; the same error raised by our own code is a bug, and is raised again."""
+    if not isinstance(exc, (ValueError, TypeError)):
+        return False
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = frame.tb_frame.f_code.co_filename if frame is not None else ""
+    return "simple_salesforce" in where or where.endswith(("json/decoder.py", "json/__init__.py"))

@@ -454,20 +454,45 @@ def test_transient_failures_are_retried_for_a_day_and_then_surfaced(syncing, sf_
     assert SyncState.objects.get(user=syncing).enabled
 
 
-def test_an_unexpected_crash_is_recorded_on_the_run_and_raised(syncing, sf_emulator):
-    # R14: a run that breaks on something no error class covers is recorded, and its lease freed.
-    # Provoked for real: Salesforce answers the push's write with a 200 whose body is a number,
-    # which the client does not classify (see the lead's report: it should be "transient").
+def test_an_answer_that_cannot_be_read_is_transient_and_leaves_the_create_in_doubt(
+    syncing, sf_emulator
+):
+    # R12 + R10: Salesforce answers the push's write with a 200 whose body is not a Composite
+    # answer (a proxy's page, a truncated body): the run fails as transient, nothing crashes, the
+    # create stays in doubt and is recognised or sent again later; nothing is duplicated.
+    task = services.task_create(user=syncing, name="Call Ana")
+    sf_emulator.inject_fault(method="POST", path="composite", status=200, body=42, times=1)
+    run = _cycle(syncing, "push")
+    assert run.outcome == "failed" and run.error.startswith("Transient")
+    assert TaskLink.objects.get(task=task).state == "creating"
+    # Time passing, without moving clocks: the back-off is over, and so is any call that could
+    # still have been running in Salesforce (R10).
+    OutboundChange.objects.update(not_before=None)
+    TaskLink.objects.update(resend_after=timezone.now() - timedelta(seconds=1))
+    assert _cycle(syncing).outcome == "success"
+    _converged(syncing, sf_emulator)
+
+
+def test_an_unexpected_crash_is_recorded_on_the_run_and_raised(syncing, monkeypatch):
+    # R14: a run that breaks on something no error class covers (here the Salesforce library
+    # itself raising what it never should) is recorded, raised for the worker's log, and its
+    # lease freed.
     import pytest
+    from simple_salesforce import Salesforce
 
     from tasksync.models import SyncRun
 
     services.task_create(user=syncing, name="Call Ana")
-    sf_emulator.inject_fault(method="POST", path="composite", status=200, body=42)
-    with pytest.raises(TypeError):
-        _cycle(syncing, "push")
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("the library broke")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Salesforce, "restful", broken)
+        with pytest.raises(RuntimeError):
+            _cycle(syncing, "push")
     run = SyncRun.objects.filter(user=syncing).latest("started_at")
-    assert (run.outcome, run.error) == ("failed", "Internal error: TypeError")
+    assert (run.outcome, run.error) == ("failed", "Internal error: RuntimeError")
     assert run.finished_at is not None
     # The lease was released: the next run is not blocked.
     assert _cycle(syncing, "push").outcome == "success"

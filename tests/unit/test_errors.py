@@ -257,3 +257,16 @@ def test_a_collection_error_without_a_message_shows_its_code():
     problem = errors.classify_record_error({"statusCode": "DUPLICATES_DETECTED"})
     assert problem.message == "DUPLICATES_DETECTED"
     assert problem.fields == []
+
+
+def test_an_answer_the_library_cannot_read_is_transient_but_our_own_type_error_is_raised():
+    # R12: a 2xx answer simple-salesforce cannot read (its own TypeError or a JSON error) is like a
+    # lost answer; the same error class raised by our code is a bug and is raised again.
+    import json
+
+    try:
+        json.loads("<html>maintenance</html>")
+    except ValueError as exc:
+        assert isinstance(errors.classify(exc), errors.Transient)
+    with pytest.raises(TypeError):
+        errors.classify(TypeError("ours"))
