@@ -5,7 +5,6 @@ The emulator runs in the test process, so the test decides when a held answer go
 worker is an unmodified ``manage.py qcluster`` on the same database."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -16,6 +15,7 @@ from django_q.tasks import async_task
 
 from tasksync.models import OutboundChange, ReminderTask, SyncConflict, SyncRun, TaskLink
 from tasksync.services import tasks as services
+from tests.concurrency import lock_waiter_appears
 from tests.failure.test_workers import _start_workers, _stop, _wait_until
 
 pytestmark = [
@@ -84,7 +84,7 @@ def test_a_web_edit_committed_while_a_workers_pull_applies_is_not_overwritten(
     async_task("tasksync.jobs.sync_user", syncing.pk, "poll", sync=False)
     workers = _start_workers(sf_emulator, count=1)
     try:
-        assert _lock_waiter_appears(timeout=90), "the worker's pull never met the row lock"
+        assert lock_waiter_appears(timeout=90), "the worker's pull never met the row lock"
         may_commit.set()
         web.join(30)
         assert _wait_until(
@@ -104,17 +104,3 @@ def test_a_web_edit_committed_while_a_workers_pull_applies_is_not_overwritten(
     assert conflict.winner == "local"
     assert task.details == "edited on the web"
     assert sf_emulator.get_task(sf_id)["Description"] == "edited on the web"
-
-
-def _lock_waiter_appears(*, timeout):
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.1)
-    return False

@@ -13,11 +13,9 @@ runs 400 examples.
 from __future__ import annotations
 
 import os
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -36,6 +34,7 @@ from tasksync.models import (
 from tasksync.services import tasks as services
 from tasksync.services.sync import sync_retry_failed
 from tasksync.sync.org_pull import org_pull
+from tests.concurrency import Background
 from tests.proof.helpers import convergence_problems, forget_org_usage, fresh_connected_user
 
 LONG = os.environ.get("TASKSYNC_LONG_PROPERTY_RUN") == "1"
@@ -167,7 +166,7 @@ class OrgModel:
         # The push's write: a lone sObject Collections call, or one Composite call when it
         # carries several kinds or more than 200 records (faults match the top-level path).
         hold = self.sf.hold_response(method=method, path=WRITE_CALL)["id"]
-        pushing = _Background(lambda: harness.cycle(self.users[who], "push"))
+        pushing = Background(lambda: harness.cycle(self.users[who], "push"))
         pushing.start()
         held = self.sf.wait_until_held(hold, timeout=10)
         # A new task is always pushed by that run: its create must be the call held.
@@ -310,27 +309,6 @@ def _inject(sf, fault):
         sf.drop_response(method="POST", path="composite$", times=1)
     elif fault == "over_limit":
         sf.inject_fault(path=".*", status=403, error_code="REQUEST_LIMIT_EXCEEDED", times=1)
-
-
-class _Background(threading.Thread):
-    def __init__(self, fn):
-        super().__init__(daemon=True)
-        self.fn, self.result, self.error = fn, None, None
-
-    def run(self):
-        try:
-            self.result = self.fn()
-        except BaseException as exc:  # noqa: BLE001 - raised again in the test thread
-            self.error = exc
-        finally:
-            connection.close()
-
-    def value(self):
-        self.join(60)
-        assert not self.is_alive(), "the push in flight never finished"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 @pytest.mark.django_db(transaction=True)

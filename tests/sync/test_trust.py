@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -17,34 +17,12 @@ from tasksync.models import OutboundChange, ReminderTask, SyncConflict, SyncEven
 from tasksync.services import tasks as services
 from tasksync.services.sync import sync_enable
 from tasksync.sync.engine import sync_user
+from tests.concurrency import Background, lock_waiter_appears
 from tests.factories import UserFactory
 from tests.fixtures_salesforce import connect_via_emulator
 from tests.fixtures_sync import link_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Background(threading.Thread):
-    """Runs ``fn`` in a thread with its own database connection, keeps its result or error."""
-
-    def __init__(self, fn):
-        super().__init__(daemon=True)
-        self.fn, self.result, self.error = fn, None, None
-
-    def run(self):
-        try:
-            self.result = self.fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread by value()
-            self.error = exc
-        finally:
-            connection.close()
-
-    def value(self, timeout=60):
-        self.join(timeout)
-        assert not self.is_alive(), "the background work did not finish"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 def _poll(user, trigger="poll"):
@@ -442,7 +420,7 @@ def test_a_local_edit_committed_while_a_pull_applies_is_never_overwritten_unseen
     poll = Background(lambda: _poll(syncing))
     poll.start()
     # The pull has its page and waits on the task's row lock: the window is open.
-    _wait_for_a_lock_wait(seconds=30)
+    assert lock_waiter_appears(timeout=30), "no connection waited on a row lock"
     pulling.set()
     web.value()
     poll.value()
@@ -453,19 +431,3 @@ def test_a_local_edit_committed_while_a_pull_applies_is_never_overwritten_unseen
     assert conflict is not None and conflict.winner == "local"
     assert task.details == "local edit"
     assert sf_emulator.get_task(sf_id)["Description"] == "local edit"
-
-
-def _wait_for_a_lock_wait(*, seconds):
-    import time
-
-    deadline = time.monotonic() + seconds
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.05)
-    raise AssertionError("no connection waited on a row lock")

@@ -10,8 +10,8 @@ from django.db import transaction
 from tasksync.models import OutboundChange, ReminderTask
 from tasksync.services import tasks as services
 from tasksync.sync.engine import sync_user
+from tests.concurrency import Background
 from tests.fixtures_sync import link_of
-from tests.sync.test_trust import Background
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
