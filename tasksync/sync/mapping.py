@@ -153,3 +153,11 @@ def as_model_value(field: str, value):
     if field == "due_date" and value:
         return date.fromisoformat(value[:10])
     return value
+
+
+def related_names(record: dict) -> dict:
+    """R14: the Who and What names Salesforce nested in the record (null parents: blank)."""
+    return {
+        field: ((record.get(relation) or {}).get("Name") or "")[:255]
+        for field, relation in (("related_who", "Who"), ("related_what", "What"))
+    }

@@ -39,6 +39,8 @@ from tasksync.models import (
 from tasksync.sync import pull as pull_mod
 from tasksync.sync.context import RunContext
 from tasksync.sync.lease import lease_acquire, lease_release
+from tasksync.sync.pull.in_doubt import in_doubt_creates
+from tasksync.sync.pull.query import task_fields
 
 logger = logging.getLogger(__name__)
 
@@ -139,9 +141,9 @@ def org_pull(*, org_id: str) -> dict | None:
     except errors.NeedsReconnect as problem:
         _mark(feed, FeedHealth.RECONNECT, f"Reconnect the integration user: {problem.message}")
     except errors.OverLimit as problem:
-        from tasksync.sync.engine import _pause_org
+        from tasksync.sync.cadence import pause_org
 
-        _pause_org(org_id, problem.message)
+        pause_org(org_id, problem.message)
         _mark(feed, FeedHealth.FAILING, f"Over API limit: {problem.message}")
     except errors.RecordRejected as problem:
         # R19: the integration user cannot read the org's tasks (no View All Data, no API).
@@ -255,7 +257,7 @@ def _apply_share(state: SyncState, client, records) -> bool:
     try:
         with transaction.atomic():
             ctx.guard()
-            pull_mod.apply_page(ctx, records, pull_mod._in_doubt_creates(ctx))
+            pull_mod.apply_page(ctx, records, in_doubt_creates(ctx))
             ctx.flush()
         run.outcome = RunOutcome.PARTIAL if run.failed else RunOutcome.SUCCESS
     except Exception as exc:
@@ -273,7 +275,7 @@ def _apply_share(state: SyncState, client, records) -> bool:
 
 
 def _context(state, client, run, owner) -> RunContext:
-    from tasksync.sync.engine import _statuses
+    from tasksync.sync.picklist import statuses_for
 
     return RunContext(
         user=state.user,
@@ -281,7 +283,7 @@ def _context(state, client, run, owner) -> RunContext:
         run=run,
         client=client,  # only its clock is used here: the apply makes no call
         connection=state.connection,
-        statuses=_statuses(state),
+        statuses=statuses_for(state),
         lease_owner=owner,
     )
 
@@ -381,8 +383,7 @@ def read_before_push(ctx: RunContext, feed: OrgFeed) -> None:
     for start in range(0, len(ids), 200):
         chunk = ids[start : start + 200]
         soql = (
-            f"SELECT {pull_mod._task_fields()} FROM Task "
-            f"WHERE Id IN ({', '.join(soql_id(i) for i in chunk)})"
+            f"SELECT {task_fields()} FROM Task WHERE Id IN ({', '.join(soql_id(i) for i in chunk)})"
         )
         for page in ctx.client.iter_pages(soql, include_deleted=True):
             with transaction.atomic():
