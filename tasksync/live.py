@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET
 
 POLL_SECONDS = 3
 
@@ -85,3 +90,65 @@ def live_login_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _poll_every(context: dict) -> int | None:
+    return None  # every POLL_SECONDS
+
+
+@dataclass(frozen=True)
+class LiveRegion:
+    """One live region of a page, declared once: its element's id, the URL name of its poll,
+    its template, the context it renders (built from the request) and how often it polls
+    (seconds, read from that context; None for every ``POLL_SECONDS``). With ``keep_query`` the
+    poll asks with the page's own query string (its filters)."""
+
+    region_id: str
+    poll_url_name: str
+    template: str
+    context: Callable[..., dict]
+    every: Callable[[dict], int | None] = _poll_every
+    keep_query: bool = False
+
+    def html(self, request, context: dict | None = None) -> str:
+        """The region inside a page, rendered from ``context`` (default: its own)."""
+        context = self.context(request) if context is None else context
+        url = reverse(self.poll_url_name)
+        if self.keep_query and request.GET:
+            url += "?" + request.GET.urlencode()
+        return live_region(
+            request,
+            region_id=self.region_id,
+            url=url,
+            template=self.template,
+            context=context,
+            every=self.every(context),
+        )
+
+    def page_view(self, page_template: str):
+        """A signed-in page whose context is the region's, with the region in it as ``live``."""
+
+        @login_required
+        def page(request):
+            context = self.context(request)
+            context["live"] = self.html(request, context)
+            return render(request, page_template, context)
+
+        return page
+
+    def poll_view(self):
+        """The view that answers the region's poll."""
+
+        @require_GET
+        @live_login_required
+        def poll(request):
+            context = self.context(request)
+            return live_response(
+                request,
+                region_id=self.region_id,
+                template=self.template,
+                context=context,
+                every=self.every(context),
+            )
+
+        return poll

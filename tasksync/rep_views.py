@@ -5,11 +5,10 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from tasksync import selectors
-from tasksync.live import live_login_required, live_region, live_response
+from tasksync.live import LiveRegion
 from tasksync.models import PauseReason, SyncState
 from tasksync.selectors import sync_availability
 from tasksync.services import notices as notice_services
@@ -33,45 +32,37 @@ def sync_panel_context(request):
     }
 
 
+SYNC_STATUS = LiveRegion(
+    region_id="sync-status",
+    poll_url_name="live_sync_status",
+    template="accounts/_sync_status.html",
+    context=sync_panel_context,
+    # It polls every second while the first sync imports.
+    every=lambda context: 1 if context["sync_status"].importing else None,
+)
+live_sync_status = SYNC_STATUS.poll_view()
+
+
 def sync_panel(request, context=None):
-    """The live region of the sync state; it polls every second while the first sync imports."""
-    context = context or sync_panel_context(request)
-    return live_region(
-        request,
-        region_id="sync-status",
-        url=reverse("live_sync_status"),
-        template="accounts/_sync_status.html",
-        context=context,
-        every=1 if context["sync_status"].importing else None,
-    )
+    """The live region of the sync state (on the settings page)."""
+    return SYNC_STATUS.html(request, context)
 
 
-@require_GET
-@live_login_required
-def live_sync_status(request):
-    context = sync_panel_context(request)
-    return live_response(
-        request,
-        region_id="sync-status",
-        template="accounts/_sync_status.html",
-        context=context,
-        every=1 if context["sync_status"].importing else None,
-    )
+def _rep_status_context(request):
+    return {
+        "rep": selectors.rep_status_for(user=request.user),
+        "next_url": request.headers.get("HX-Current-URL", ""),
+    }
 
 
-@require_GET
-@live_login_required
-def live_rep_status(request):
-    """The trouble banner and the notices, on every page of a rep's (R14)."""
-    return live_response(
-        request,
-        region_id="rep-status",
-        template="_rep_status.html",
-        context={
-            "rep": selectors.rep_status_for(user=request.user),
-            "next_url": request.headers.get("HX-Current-URL", ""),
-        },
-    )
+# The trouble banner and the notices, on every page of a rep's (R14).
+REP_STATUS = LiveRegion(
+    region_id="rep-status",
+    poll_url_name="live_rep_status",
+    template="_rep_status.html",
+    context=_rep_status_context,
+)
+live_rep_status = REP_STATUS.poll_view()
 
 
 @require_POST
@@ -104,11 +95,5 @@ def notice_dismiss_all(request):
 def live_rep_status_after_change(request):
     """After a dismiss from the page itself: the region as it is now."""
     return HttpResponse(
-        live_region(
-            request,
-            region_id="rep-status",
-            url=reverse("live_rep_status"),
-            template="_rep_status.html",
-            context={"rep": selectors.rep_status_for(user=request.user)},
-        )
+        REP_STATUS.html(request, {"rep": selectors.rep_status_for(user=request.user)})
     )

@@ -6,11 +6,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from tasksync import selectors
 from tasksync.forms import TaskForm
-from tasksync.live import live_login_required, live_region, live_response
+from tasksync.live import LiveRegion
 from tasksync.models import ReminderTask, TaskStatus
 from tasksync.services import tasks as task_services
 
@@ -39,28 +39,14 @@ def _command_center_context(request):
     }
 
 
-@login_required
-def command_center(request):
-    context = _command_center_context(request)
-    context["live"] = live_region(
-        request,
-        region_id="command-center-live",
-        url=reverse("live_command_center"),
-        template="tasks/_command_center_body.html",
-        context=context,
-    )
-    return render(request, "tasks/command_center.html", context)
-
-
-@require_GET
-@live_login_required
-def live_command_center(request):
-    return live_response(
-        request,
-        region_id="command-center-live",
-        template="tasks/_command_center_body.html",
-        context=_command_center_context(request),
-    )
+COMMAND_CENTER = LiveRegion(
+    region_id="command-center-live",
+    poll_url_name="live_command_center",
+    template="tasks/_command_center_body.html",
+    context=_command_center_context,
+)
+command_center = COMMAND_CENTER.page_view("tasks/command_center.html")
+live_command_center = COMMAND_CENTER.poll_view()
 
 
 _VIEW_LABELS = {
@@ -92,28 +78,16 @@ def _task_list_context(request):
     }
 
 
-@login_required
-def task_list(request):
-    context = _task_list_context(request)
-    context["live"] = live_region(
-        request,
-        region_id="task-list-live",
-        url=reverse("live_task_list") + ("?" + request.GET.urlencode() if request.GET else ""),
-        template="tasks/_task_list_body.html",
-        context=context,
-    )
-    return render(request, "tasks/task_list.html", context)
-
-
-@require_GET
-@live_login_required
-def live_task_list(request):
-    return live_response(
-        request,
-        region_id="task-list-live",
-        template="tasks/_task_list_body.html",
-        context=_task_list_context(request),
-    )
+# R14: the poll keeps the list's filters (its query string).
+TASK_LIST = LiveRegion(
+    region_id="task-list-live",
+    poll_url_name="live_task_list",
+    template="tasks/_task_list_body.html",
+    context=_task_list_context,
+    keep_query=True,
+)
+task_list = TASK_LIST.page_view("tasks/task_list.html")
+live_task_list = TASK_LIST.poll_view()
 
 
 @login_required
@@ -154,19 +128,25 @@ def task_delete(request, pk):
     return render(request, "tasks/task_confirm_delete.html", {"task": task})
 
 
+def _complete_or_reopen(request, pk, *, complete: bool):
+    task = _own_task(request, pk)
+    if complete:
+        task_services.task_complete(task=task)
+        message, default_next = _("Completed “%(name)s”."), "command_center"
+    else:
+        task_services.task_reopen(task=task)
+        message, default_next = _("Reopened “%(name)s”."), "task_list"
+    messages.success(request, message % {"name": task.name})
+    return redirect(_next_or(request, default_next))
+
+
 @require_POST
 @login_required
 def task_complete(request, pk):
-    task = _own_task(request, pk)
-    task_services.task_complete(task=task)
-    messages.success(request, _("Completed “%(name)s”.") % {"name": task.name})
-    return redirect(_next_or(request, "command_center"))
+    return _complete_or_reopen(request, pk, complete=True)
 
 
 @require_POST
 @login_required
 def task_reopen(request, pk):
-    task = _own_task(request, pk)
-    task_services.task_reopen(task=task)
-    messages.success(request, _("Reopened “%(name)s”.") % {"name": task.name})
-    return redirect(_next_or(request, "task_list"))
+    return _complete_or_reopen(request, pk, complete=False)

@@ -2,10 +2,9 @@
 
 from django import template
 from django.conf import settings
-from django.urls import reverse
 
 from tasksync import selectors
-from tasksync.live import live_region
+from tasksync.rep_views import REP_STATUS
 
 register = template.Library()
 
@@ -19,13 +18,7 @@ def rep_status(context):
     if user is None or not user.is_authenticated:
         return ""
     rep = context.get("rep") or selectors.rep_status_for(user=user)
-    return live_region(
-        request,
-        region_id="rep-status",
-        url=reverse("live_rep_status"),
-        template="_rep_status.html",
-        context={"rep": rep, "next_url": request.get_full_path()},
-    )
+    return REP_STATUS.html(request, {"rep": rep, "next_url": request.get_full_path()})
 
 
 @register.simple_tag
