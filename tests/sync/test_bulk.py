@@ -174,3 +174,99 @@ def test_update_many_writes_only_the_named_fields_and_stamps_updated_at():
         assert fresh.updated_at >= before[link.pk].updated_at
         assert fresh.updated_at == link.updated_at
     assert TaskLink.objects.count() == len(links)
+
+
+# --- insert_rows: plain tuples, no instance per row (issue 16) --------------------------------
+
+_TASK_FIELDS = (
+    "user_id",
+    "name",
+    "status",
+    "priority",
+    "due_date",
+    "details",
+    "origin",
+    "completed_at",
+    "related_who",
+)
+
+
+def test_insert_rows_writes_the_rows_bulk_create_writes_for_the_same_values():
+    from tasksync.bulk import insert_rows
+
+    user = UserFactory()
+    tasks = [t for t in _tasks(user, "r") if not t.field_changed_at]
+    rows = [tuple(getattr(t, f) for f in _TASK_FIELDS) for t in tasks]
+    before = timezone.now()
+    pks = insert_rows(ReminderTask, _TASK_FIELDS, rows)
+    django = ReminderTask.objects.bulk_create(tasks)
+    assert len(set(pks)) == len(rows) and all(isinstance(pk, int) for pk in pks)
+    # Keys in row order; every column as bulk_create writes it, the defaults of the fields not
+    # named included (deleted_at, field_changed_at, related_what).
+    mine = _columns(ReminderTask, pks)
+    theirs = _columns(ReminderTask, [t.pk for t in django])
+    assert [_without_clock(r) for r in mine] == [_without_clock(r) for r in theirs]
+    # The clocks: one stamp for every row and both fields.
+    fresh = list(ReminderTask.objects.filter(pk__in=pks).order_by("pk"))
+    assert {(t.created_at, t.modified_at) for t in fresh} == {(fresh[0].created_at,) * 2}
+    assert before <= fresh[0].created_at <= timezone.now()
+    assert [t.due_date for t in fresh] == [t.due_date for t in tasks]
+    assert [t.completed_at for t in fresh] == [t.completed_at for t in tasks]
+
+
+def test_insert_rows_encodes_json_and_datetimes_as_the_orm_reads_them_back():
+    from tasksync.bulk import insert_rows
+
+    user = UserFactory()
+    tasks = insert_many(_tasks(user, "j"))
+    run = SyncRun.objects.create(user=user, trigger="first_sync", started_at=timezone.now())
+    stamp = datetime(2026, 11, 28, 10, 0, 0, 123000, tzinfo=UTC)
+    fields = ("task_id", "user_id", "org_id", "sf_user_id", "sf_id", "state")
+    fields += ("synced_local", "synced_remote", "sf_system_modstamp", "last_synced_at")
+    remote = {"Subject": "ü <b>", "Description": 'line\n"quoted"\x7f', "ActivityDate": None}
+    link_pks = insert_rows(
+        TaskLink,
+        fields,
+        [
+            (t.pk, user.pk, "00D000000000001EAA", "005000000000001AAA", f"00T00000000000{i}AAA")
+            + (LinkState.SYNCED.value, {"name": t.name, "n": i}, remote, stamp, stamp)
+            for i, t in enumerate(tasks)
+        ],
+    )
+    event_pks = insert_rows(
+        SyncEvent,
+        ("run_id", "user_id", "task_id", "sf_id", "direction", "action"),
+        [(run.pk, user.pk, t.pk, "", Direction.PULL.value, "import") for t in tasks],
+    )
+    for i, (pk, task) in enumerate(zip(link_pks, tasks, strict=True)):
+        fresh = TaskLink.objects.select_related("task").get(pk=pk)
+        assert fresh.task == task
+        assert fresh.synced_local == {"name": task.name, "n": i}
+        assert fresh.synced_remote == remote
+        assert fresh.sf_system_modstamp == fresh.last_synced_at == stamp
+        assert fresh.sf_last_modified is None and fresh.create_key == ""
+        assert fresh.updated_at == fresh.created_at
+    events = list(SyncEvent.objects.filter(run=run).order_by("pk"))
+    assert [e.pk for e in events] == event_pks
+    assert [e.task_id for e in events] == [t.pk for t in tasks]
+    assert {(e.ok, e.message, json_text(e.changes)) for e in events} == {(True, "", "{}")}
+
+
+def json_text(value):
+    import json
+
+    return json.dumps(value)
+
+
+def test_insert_rows_of_many_rows_returns_each_rows_key():
+    from tasksync.bulk import insert_rows
+
+    user = UserFactory()
+    rows = [(user.pk, f"Task {i}", "salesforce") for i in range(2500)]
+    pks = insert_rows(ReminderTask, ("user_id", "name", "origin"), rows)
+    assert len(set(pks)) == 2500
+    assert ReminderTask.objects.get(pk=pks[1234]).name == "Task 1234"
+    assert (
+        list(ReminderTask.objects.filter(user=user).order_by("pk").values_list("pk", flat=True))
+        == pks
+    )
