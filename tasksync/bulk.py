@@ -47,24 +47,8 @@ def _column_converter(field, connection, *, adding=True) -> Callable[[models.Mod
             return stamp[0][1]
 
         return auto_now_value
-    if isinstance(field, models.DateTimeField):
-        adapt = connection.ops.adapt_datetimefield_value
-        # Import batches share a handful of timestamps: adapt each distinct value once.
-        cache: dict = {}
-
-        def datetime_value(obj):
-            value = getattr(obj, attname)
-            if value is None:
-                return None
-            try:
-                return cache[value]
-            except KeyError:
-                cache[value] = adapted = adapt(field.get_prep_value(value))
-                return adapted
-
-        return datetime_value
-    if isinstance(field, models.DateField):
-        adapt = connection.ops.adapt_datefield_value
+    if isinstance(field, models.DateField):  # and DateTimeField: as insert_rows adapts them
+        adapt = _value_adapter(field, connection)
         return lambda obj: adapt(getattr(obj, attname))
     if field.is_relation or isinstance(
         field, models.CharField | models.TextField | models.IntegerField | models.BooleanField
@@ -172,6 +156,7 @@ def _value_adapter(field, connection) -> Callable[[object], object] | None:
     """How a named column's value becomes the driver's, or None if it goes as it is."""
     if isinstance(field, models.DateTimeField):
         adapt = connection.ops.adapt_datetimefield_value
+        # Import batches share a handful of timestamps: adapt each distinct value once.
         cache: dict = {}
 
         def datetime_value(value):
