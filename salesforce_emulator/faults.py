@@ -5,10 +5,13 @@ Kept in memory (not in SQLite): faults are test setup and vanish with `reset()`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from . import ids
 from .records import RecordError
 
 # Default messages for the error codes tests usually inject ("Status Codes and Error Responses",
@@ -30,12 +33,41 @@ DEFAULT_CODES = {
 }
 
 
+def _on_route(method: str, path: str, route_method: str, route_path: str) -> bool:
+    """Whether a call (`method`, `path`) is on a route: a method ("*" for any) and a path regex."""
+    return route_method in ("*", method.upper()) and re.search(route_path, path) is not None
+
+
+class _Rule:
+    """A fault or a reject rule: described by its fields (less the `_hidden` ones), each firing
+    counted in `hits`, spent after `times` firings (None: until cleared)."""
+
+    _hidden: ClassVar[tuple[str, ...]] = ()
+
+    def as_dict(self) -> dict:
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in self._hidden
+        }
+
+    def fire(self, rules: list) -> None:
+        """Count one firing; a rule whose `times` are used up leaves `rules`."""
+        self.hits += 1
+        if self.times is not None:
+            self.times -= 1
+            if self.times <= 0:
+                rules.remove(self)
+
+
 @dataclass
-class Fault:
+class Fault(_Rule):
+    _hidden = ("body",)
+
     id: int
     method: str
     path: str
-    times: int | None  # None = until cleared
+    times: int | None = 1  # None = until cleared
     status: int = 500
     error_code: str = "UNKNOWN_EXCEPTION"
     message: str = ""
@@ -44,27 +76,13 @@ class Fault:
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method in ("*", method.upper())) and re.search(self.path, path) is not None
-
-    def as_dict(self) -> dict:
-        return {
-            k: getattr(self, k)
-            for k in (
-                "id",
-                "method",
-                "path",
-                "times",
-                "status",
-                "error_code",
-                "message",
-                "drop",
-                "hits",
-            )
-        }
+        return _on_route(method, path, self.method, self.path)
 
 
 @dataclass
-class RejectRule:
+class RejectRule(_Rule):
+    _hidden = ("fields",)
+
     id: int
     field: str | None
     contains: str | None
@@ -76,6 +94,11 @@ class RejectRule:
     fields: list[str]
     times: int | None
     hits: int = 0
+
+    def __post_init__(self) -> None:
+        self.record_ids = [ids.to18(i) for i in (self.record_ids or [])]
+        self.operations = tuple(self.operations)
+        self.fields = list(self.fields or [])
 
     def matches(self, row: dict, operation: str) -> bool:
         if operation not in self.operations:
@@ -89,23 +112,6 @@ class RejectRule:
             if self.equals is not None and value != self.equals:
                 return False
         return True
-
-    def as_dict(self) -> dict:
-        return {
-            k: getattr(self, k)
-            for k in (
-                "id",
-                "field",
-                "contains",
-                "equals",
-                "record_ids",
-                "operations",
-                "message",
-                "error_code",
-                "times",
-                "hits",
-            )
-        }
 
 
 HOLD_SAFETY_SECONDS = 60.0  # a held response is let go after this, so a broken test never hangs
@@ -127,7 +133,7 @@ class Hold:
     caught: threading.Event = field(default_factory=threading.Event)
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method in ("*", method.upper())) and re.search(self.path, path) is not None
+        return _on_route(method, path, self.method, self.path)
 
     def as_dict(self) -> dict:
         return {
@@ -170,31 +176,17 @@ class Faults:
         self._next += 1
         return self._next - 1
 
-    def add_fault(
-        self,
-        method: str = "*",
-        path: str = ".*",
-        *,
-        status: int = 500,
-        error_code: str | None = None,
-        message: str | None = None,
-        times: int | None = 1,
-        body: object = None,
-        drop: bool = False,
-    ) -> dict:
-        code = error_code or DEFAULT_CODES.get(status, "UNKNOWN_EXCEPTION")
+    def add_fault(self, method: str, path: str, **options) -> dict:
+        """A fault on the calls matching `method` and `path`. `options` are Fault's (status,
+        error_code, message, times, body, drop); a missing code or message is the one Salesforce
+        answers with for the status."""
+        status = options.setdefault("status", 500)
+        code = options["error_code"] = options.get("error_code") or DEFAULT_CODES.get(
+            status, "UNKNOWN_EXCEPTION"
+        )
+        options["message"] = options.get("message") or DEFAULT_MESSAGES.get(code, code)
         with self.lock:
-            fault = Fault(
-                self._id(),
-                method.upper(),
-                path,
-                times,
-                status,
-                code,
-                message or DEFAULT_MESSAGES.get(code, code),
-                body,
-                drop,
-            )
+            fault = Fault(self._id(), method.upper(), path, **options)
             self.faults.append(fault)
         return fault.as_dict()
 
@@ -203,54 +195,22 @@ class Faults:
         with self.lock:
             for fault in self.faults:
                 if fault.drop == drop and fault.matches(method, path):
-                    fault.hits += 1
-                    if fault.times is not None:
-                        fault.times -= 1
-                        if fault.times <= 0:
-                            self.faults.remove(fault)
+                    fault.fire(self.faults)
                     return fault
         return None
 
-    def add_reject(
-        self,
-        *,
-        field: str | None = "Subject",
-        contains: str | None = None,
-        equals: object = None,
-        record_ids: list[str] | None = None,
-        operations: tuple[str, ...] | list[str] = ("create", "update"),
-        message: str = "Rejected by a validation rule",
-        error_code: str = "FIELD_CUSTOM_VALIDATION_EXCEPTION",
-        fields: list[str] | None = None,
-        times: int | None = None,
-    ) -> dict:
-        from . import ids
-
+    def add_reject(self, **rule) -> dict:
+        """A validation rule rejecting the records it matches; `rule` holds RejectRule's fields."""
         with self.lock:
-            rule = RejectRule(
-                self._id(),
-                field,
-                contains,
-                equals,
-                [ids.to18(i) for i in (record_ids or [])],
-                tuple(operations),
-                message,
-                error_code,
-                list(fields or []),
-                times,
-            )
-            self.rejects.append(rule)
-        return rule.as_dict()
+            reject = RejectRule(self._id(), **rule)
+            self.rejects.append(reject)
+        return reject.as_dict()
 
     def check_record(self, row: dict, operation: str) -> RecordError | None:
         with self.lock:
             for rule in self.rejects:
                 if rule.matches(row, operation):
-                    rule.hits += 1
-                    if rule.times is not None:
-                        rule.times -= 1
-                        if rule.times <= 0:
-                            self.rejects.remove(rule)
+                    rule.fire(self.rejects)
                     return RecordError(rule.error_code, rule.message, rule.fields)
         return None
 
@@ -269,17 +229,11 @@ class Faults:
             return sum(
                 lat.seconds
                 for lat in self.latencies
-                if lat.method in ("*", method.upper()) and re.search(lat.path, path)
+                if _on_route(method, path, lat.method, lat.path)
             )
 
     # -- holds --------------------------------------------------------------------------------
-    def add_hold(
-        self,
-        method: str = "*",
-        path: str = ".*",
-        times: int | None = 1,
-        safety_seconds: float = HOLD_SAFETY_SECONDS,
-    ) -> dict:
+    def add_hold(self, method: str, path: str, times: int | None, safety_seconds: float) -> dict:
         with self.lock:
             hold = Hold(self._id(), method.upper(), path, times, float(safety_seconds))
             self.holds[hold.id] = hold

@@ -40,6 +40,23 @@ def _f(name, type_, label, **kw) -> Field:
 
 _RW = {"createable": True, "updateable": True}
 
+
+def _audit_fields(prefix: str, label: str) -> tuple[Field, Field]:
+    """When and by whom a record was created or last modified (CreatedDate, CreatedById...)."""
+    system = {"nillable": False, "defaulted": True}
+    return (
+        _f(f"{prefix}Date", "datetime", f"{label} Date", **system),
+        _f(
+            f"{prefix}ById",
+            "reference",
+            f"{label} By ID",
+            length=18,
+            reference_to=("User",),
+            **system,
+        ),
+    )
+
+
 TASK_FIELDS: tuple[Field, ...] = (
     _f("Id", "id", "Activity ID", length=18, nillable=False, defaulted=True),
     _f("Subject", "combobox", "Subject", length=255, **_RW),
@@ -93,26 +110,8 @@ TASK_FIELDS: tuple[Field, ...] = (
     _f("IsReminderSet", "boolean", "Reminder Set", nillable=False, defaulted=True, **_RW),
     _f("ReminderDateTime", "datetime", "Reminder Date/Time", **_RW),
     _f("CompletedDateTime", "datetime", "Completed Date/Time"),
-    _f("CreatedDate", "datetime", "Created Date", nillable=False, defaulted=True),
-    _f(
-        "CreatedById",
-        "reference",
-        "Created By ID",
-        length=18,
-        nillable=False,
-        defaulted=True,
-        reference_to=("User",),
-    ),
-    _f("LastModifiedDate", "datetime", "Last Modified Date", nillable=False, defaulted=True),
-    _f(
-        "LastModifiedById",
-        "reference",
-        "Last Modified By ID",
-        length=18,
-        nillable=False,
-        defaulted=True,
-        reference_to=("User",),
-    ),
+    *_audit_fields("Created", "Created"),
+    *_audit_fields("LastModified", "Last Modified"),
     _f("SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted=True),
     # Emulator-defined external-id custom field for idempotent upserts. In a real org it would
     # have to be defined on Activity (not stated in "Task"; see docs/emulator.md).

@@ -40,14 +40,19 @@ class _RollBack(Exception):
     pass
 
 
+def _parse_post(req: Request, parse, allowed: str):
+    """The parsed body of a POST, or the answer refusing the call (405, or parse's 400)."""
+    if req.method != "POST":
+        return method_not_allowed(req.method, allowed)
+    return parse(json_body(req))
+
+
 def composite(emu: Emulator, req: Request, version: str, user: dict) -> Response:
     """POST /composite. Runs inside the top-level call's store transaction."""
     if req.method == "GET":
         base = f"/services/data/v{version}/composite"
         return Response.json({"batch": f"{base}/batch", "sobjects": f"{base}/sobjects"})
-    if req.method != "POST":
-        return method_not_allowed(req.method, "GET,POST")
-    parsed = parse_composite(json_body(req))
+    parsed = _parse_post(req, parse_composite, "GET,POST")
     if isinstance(parsed, Response):
         return parsed
     subs, all_or_none = parsed
@@ -102,9 +107,7 @@ def _roll_back(out: list[dict], subs: list[Sub], failed_at: int) -> None:
 def batch(emu: Emulator, req: Request, version: str, user: dict) -> Response:
     """POST /composite/batch: independent subrequests, each committed on its own; each one is
     charged to the org's API limit (documented: "Each subrequest counts against rate limits")."""
-    if req.method != "POST":
-        return method_not_allowed(req.method, "POST")
-    parsed = parse_batch(json_body(req))
+    parsed = _parse_post(req, parse_batch, "POST")
     if isinstance(parsed, Response):
         return parsed
     subs, halt_on_error = parsed

@@ -59,19 +59,26 @@ def _supported(url: str) -> bool:
     )
 
 
-def parse_composite(body) -> tuple[list[Sub], bool] | Response:
-    """(subrequests, allOrNone) of a /composite body."""
-    if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
-        return request_error("The request body must contain a compositeRequest array.")
-    items = body["compositeRequest"]
+def _subrequests(body, key: str, maximum: int) -> list | Response:
+    """The body's array `key` of 1 to `maximum` subrequests, or the 400 answer."""
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        return request_error(f"The request body must contain a {key} array.")
+    items = body[key]
     if not items:
-        return request_error("compositeRequest must contain at least one subrequest.")
-    if len(items) > MAX_SUBREQUESTS:
+        return request_error(f"{key} must contain at least one subrequest.")
+    if len(items) > maximum:
         return request_error(
-            f"Exceeded max limit of subrequests, maximum allowed {MAX_SUBREQUESTS}"
-            f" (received {len(items)})",
+            f"Exceeded max limit of subrequests, maximum allowed {maximum} (received {len(items)})",
             "LIMIT_EXCEEDED",
         )
+    return items
+
+
+def parse_composite(body) -> tuple[list[Sub], bool] | Response:
+    """(subrequests, allOrNone) of a /composite body."""
+    items = _subrequests(body, "compositeRequest", MAX_SUBREQUESTS)
+    if isinstance(items, Response):
+        return items
     subs: list[Sub] = []
     seen: set[str] = set()
     for item in items:
@@ -130,17 +137,9 @@ def _parse_sub(item, seen: set[str]) -> Sub | Response:
 
 def parse_batch(body) -> tuple[list[tuple[str, str, object]], bool] | Response:
     """([(method, path, richInput)], haltOnError) of a /composite/batch body."""
-    if not isinstance(body, dict) or not isinstance(body.get("batchRequests"), list):
-        return request_error("The request body must contain a batchRequests array.")
-    items = body["batchRequests"]
-    if not items:
-        return request_error("batchRequests must contain at least one subrequest.")
-    if len(items) > MAX_BATCH:
-        return request_error(
-            f"Exceeded max limit of subrequests, maximum allowed {MAX_BATCH}"
-            f" (received {len(items)})",
-            "LIMIT_EXCEEDED",
-        )
+    items = _subrequests(body, "batchRequests", MAX_BATCH)
+    if isinstance(items, Response):
+        return items
     halt_on_error = body.get("haltOnError", False)
     if not isinstance(halt_on_error, bool):
         return request_error("haltOnError must be a boolean.")

@@ -16,6 +16,8 @@ class FaultsMixin:
         times: int | None = 1,
         body: object = None,
     ) -> dict:
+        """The next `times` calls matching `method` and `path` (a regex) answer `status` with
+        Salesforce's error body (`error_code`, `message`), or `body` instead of it."""
         return self.emu.faults.add_fault(
             method,
             path,
@@ -41,12 +43,14 @@ class FaultsMixin:
         fields: list[str] | None = None,
         times: int | None = None,
     ) -> dict:
+        """Writes of matching records fail as a validation rule makes them fail: `field`
+        containing or equal to a value, or the records `record_ids`."""
         return self.emu.faults.add_reject(
             field=field,
             contains=contains,
             equals=equals,
             record_ids=record_ids,
-            operations=tuple(operations),
+            operations=operations,
             message=message,
             error_code=error_code,
             fields=fields,

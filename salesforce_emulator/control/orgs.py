@@ -46,14 +46,14 @@ class OrgsMixin:
         pkce_required: bool = False,
         name: str = "tasksync",
     ) -> dict:
-        return self._store.create_app(
-            ids.to18(org_id),
-            client_id,
-            client_secret,
-            list(callback_urls),
-            pkce_required=pkce_required,
-            name=name,
-        )
+        app = {
+            "client_id": client_id,
+            "org_id": ids.to18(org_id),
+            "client_secret": client_secret,
+            "name": name,
+            "pkce_required": int(pkce_required),
+        }
+        return self._store.create_app(app, list(callback_urls))
 
     def set_pkce_required(self, required: bool, client_id: str = DEMO["client_id"]) -> None:
         self._store.set_app(client_id, pkce_required=int(bool(required)))
@@ -77,14 +77,6 @@ class OrgsMixin:
             for p in self._store.picklist(self._org(org_id), kind)
         ]
 
-    def rename_status(
-        self, old: str, new: str, label: str | None = None, org_id: str | None = None
-    ) -> None:
-        """Rename a TaskStatus value. Existing tasks keep the old text, like a real org."""
-        self._store.update_picklist_value(
-            self._org(org_id), "status", old, api_name=new, label=label or new
-        )
-
     def add_status(
         self,
         api_name: str,
@@ -93,27 +85,20 @@ class OrgsMixin:
         label: str | None = None,
         org_id: str | None = None,
     ) -> None:
-        self._store.add_picklist_value(
-            self._org(org_id),
-            "status",
-            api_name,
-            label=label,
-            is_closed=is_closed,
-            is_default=is_default,
-        )
+        values = {"label": label, "is_closed": is_closed, "is_default": is_default}
+        self._store.add_picklist_value(self._org(org_id), "status", api_name, **values)
 
     def update_status(self, api_name: str, org_id: str | None = None, **values) -> None:
         self._store.update_picklist_value(self._org(org_id), "status", api_name, **values)
 
-    def remove_status(self, api_name: str, org_id: str | None = None) -> None:
-        self._store.delete_picklist_value(self._org(org_id), "status", api_name)
-
-    def rename_priority(
+    def rename_status(
         self, old: str, new: str, label: str | None = None, org_id: str | None = None
     ) -> None:
-        self._store.update_picklist_value(
-            self._org(org_id), "priority", old, api_name=new, label=label or new
-        )
+        """Rename a TaskStatus value. Existing tasks keep the old text, like a real org."""
+        self._rename_value("status", old, new, label, org_id)
+
+    def remove_status(self, api_name: str, org_id: str | None = None) -> None:
+        self._store.delete_picklist_value(self._org(org_id), "status", api_name)
 
     def add_priority(
         self,
@@ -122,6 +107,18 @@ class OrgsMixin:
         is_default: bool = False,
         org_id: str | None = None,
     ) -> None:
-        self._store.add_picklist_value(
-            self._org(org_id), "priority", api_name, is_high=is_high_priority, is_default=is_default
+        values = {"is_high": is_high_priority, "is_default": is_default}
+        self._store.add_picklist_value(self._org(org_id), "priority", api_name, **values)
+
+    def rename_priority(
+        self, old: str, new: str, label: str | None = None, org_id: str | None = None
+    ) -> None:
+        """Rename a TaskPriority value. Existing tasks keep the old text, like a real org."""
+        self._rename_value("priority", old, new, label, org_id)
+
+    def _rename_value(
+        self, kind: str, old: str, new: str, label: str | None, org_id: str | None
+    ) -> None:
+        self._store.update_picklist_value(
+            self._org(org_id), kind, old, api_name=new, label=label or new
         )

@@ -16,7 +16,9 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent import futures
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +100,15 @@ class PubSubService(pb_grpc.PubSubServicer):
         context.set_trailing_metadata((("error-code", PREFIX + refused.code), ("rpc-id", rpc_id)))
         context.abort(refused.status, f"{refused.message} rpcId: {rpc_id}")
 
+    @contextmanager
+    def _call(self, context) -> Iterator[str]:
+        """One RPC's id; a _Refused raised in the block ends the call with its gRPC status."""
+        rpc_id = str(uuid.uuid4())
+        try:
+            yield rpc_id
+        except _Refused as refused:
+            self._abort(context, refused, rpc_id)
+
     def _caller(self, context) -> tuple[dict, dict]:
         """(token row, user) from the authentication metadata, or _Refused."""
         meta = dict(context.invocation_metadata())
@@ -121,6 +132,12 @@ class PubSubService(pb_grpc.PubSubServicer):
             )
         return row, self.emu.store.user(row["user_id"])
 
+    def _topic_caller(self, context, topic_name: str) -> tuple[dict, dict]:
+        """(token row, user) of a caller who may see the topic, or _Refused."""
+        row, user = self._caller(context)
+        self._topic(topic_name, row["org_id"])
+        return row, user
+
     def _topic(self, name: str, org_id: str) -> str:
         if not name:
             raise _Refused(
@@ -135,12 +152,8 @@ class PubSubService(pb_grpc.PubSubServicer):
 
     # -- unary RPCs ---------------------------------------------------------------------------
     def GetTopic(self, request, context):  # noqa: N802 - gRPC method name
-        rpc_id = str(uuid.uuid4())
-        try:
-            row, user = self._caller(context)
-            self._topic(request.topic_name, row["org_id"])
-        except _Refused as refused:
-            self._abort(context, refused, rpc_id)
+        with self._call(context) as rpc_id:
+            row, user = self._topic_caller(context, request.topic_name)
         return pb.TopicInfo(
             topic_name=request.topic_name,
             tenant_guid=row["org_id"],
@@ -151,8 +164,7 @@ class PubSubService(pb_grpc.PubSubServicer):
         )
 
     def GetSchema(self, request, context):  # noqa: N802
-        rpc_id = str(uuid.uuid4())
-        try:
+        with self._call(context) as rpc_id:
             self._caller(context)
             if not request.schema_id:
                 raise _Refused(
@@ -166,17 +178,11 @@ class PubSubService(pb_grpc.PubSubServicer):
                     "schema.meta.permission",
                     f"Schema {request.schema_id} not found",
                 )
-        except _Refused as refused:
-            self._abort(context, refused, rpc_id)
         return pb.SchemaInfo(schema_json=avro.SCHEMA_JSON, schema_id=avro.SCHEMA_ID, rpc_id=rpc_id)
 
     def Publish(self, request, context):  # noqa: N802
-        rpc_id = str(uuid.uuid4())
-        try:
-            row, _ = self._caller(context)
-            self._topic(request.topic_name, row["org_id"])
-        except _Refused as refused:
-            self._abort(context, refused, rpc_id)
+        with self._call(context) as rpc_id:
+            self._topic_caller(context, request.topic_name)
         return self._refuse_publish(request, rpc_id)
 
     def PublishStream(self, request_iterator, context):  # noqa: N802
@@ -198,14 +204,13 @@ class PubSubService(pb_grpc.PubSubServicer):
 
     # -- Subscribe ----------------------------------------------------------------------------
     def Subscribe(self, request_iterator, context):  # noqa: N802
-        rpc_id = str(uuid.uuid4())
         try:
             first = next(request_iterator)
         except StopIteration:
             return
-        try:
-            row, user = self._caller(context)
-            topic = self._topic(first.topic_name, row["org_id"])
+        with self._call(context) as rpc_id:
+            row, user = self._topic_caller(context, first.topic_name)
+            topic = first.topic_name
             if not self._may_subscribe(user):
                 raise _Refused(
                     grpc.StatusCode.PERMISSION_DENIED,
@@ -214,8 +219,6 @@ class PubSubService(pb_grpc.PubSubServicer):
                 )
             cursor = self._start(first, row["org_id"])
             _check_requested(first.num_requested)
-        except _Refused as refused:
-            self._abort(context, refused, rpc_id)
         subscription = _Subscription(min(first.num_requested, MAX_REQUESTED), self.log.poke)
         reader = threading.Thread(
             target=subscription.read_more,

@@ -195,18 +195,18 @@ class _Parser:
             self.next()
 
     def parse_or(self):
-        args = [self.parse_and()]
-        while self.at_kw("or"):
-            self.next()
-            args.append(self.parse_and())
-        return args[0] if len(args) == 1 else BoolOp("or", args)
+        return self._chain("or", self.parse_and)
 
     def parse_and(self):
-        args = [self.parse_not()]
-        while self.at_kw("and"):
+        return self._chain("and", self.parse_not)
+
+    def _chain(self, keyword: str, operand):
+        """operand (keyword operand)*: one BoolOp over the operands, a lone operand as itself."""
+        args = [operand()]
+        while self.at_kw(keyword):
             self.next()
-            args.append(self.parse_not())
-        return args[0] if len(args) == 1 else BoolOp("and", args)
+            args.append(operand())
+        return args[0] if len(args) == 1 else BoolOp(keyword, args)
 
     def parse_not(self):
         if self.at_kw("not"):

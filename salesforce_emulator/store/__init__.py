@@ -119,5 +119,12 @@ class Store(OrgsMixin, PicklistsMixin, TokensMixin, UsageMixin, TasksMixin, Rela
             urls = list(DEMO["callback_urls"]) + [
                 u for u in extra_callback_urls if u not in DEMO["callback_urls"]
             ]
-            self.create_app(org["id"], DEMO["client_id"], DEMO["client_secret"], urls)
+            app = {
+                "client_id": DEMO["client_id"],
+                "org_id": org["id"],
+                "client_secret": DEMO["client_secret"],
+                "name": "tasksync",
+                "pkce_required": 0,
+            }
+            self.create_app(app, urls)
         return org

@@ -93,24 +93,17 @@ class OrgsMixin:
     def users(self, org_id: str) -> list[dict]:
         return self.q("SELECT * FROM users WHERE org_id = ? ORDER BY username", (org_id,))
 
-    def create_app(
-        self,
-        org_id: str,
-        client_id: str,
-        client_secret: str,
-        callback_urls: list[str],
-        *,
-        pkce_required: bool = False,
-        name: str = "tasksync",
-    ) -> dict:
+    def create_app(self, app: dict, callback_urls: list[str]) -> dict:
+        """A connected app from its row: client_id, org_id, client_secret, name, pkce_required."""
         with self.tx():
             self.conn.execute(
-                "INSERT INTO apps VALUES (?,?,?,?,?)",
-                (client_id, org_id, client_secret, name, int(pkce_required)),
+                "INSERT INTO apps (client_id, org_id, client_secret, name, pkce_required)"
+                " VALUES (:client_id, :org_id, :client_secret, :name, :pkce_required)",
+                app,
             )
             for url in callback_urls:
-                self.add_callback_url(client_id, url)
-        return self.app(client_id)
+                self.add_callback_url(app["client_id"], url)
+        return self.app(app["client_id"])
 
     def add_callback_url(self, client_id: str, url: str) -> None:
         self.x("INSERT OR IGNORE INTO callback_urls VALUES (?, ?)", (client_id, url))

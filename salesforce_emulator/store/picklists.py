@@ -25,16 +25,9 @@ class PicklistsMixin:
         now = self.clock.now_ms()
         with self.tx():
             if sort_order is None:
-                row = self.q1(
-                    "SELECT MAX(sort_order) AS m FROM picklists WHERE org_id=? AND kind=?",
-                    (org_id, kind),
-                )
-                sort_order = (row["m"] or 0) + 1
+                sort_order = self._last_sort_order(org_id, kind) + 1
             if is_default:
-                # "Only one value in the picklist can be the default value" ("TaskPriority").
-                self.conn.execute(
-                    "UPDATE picklists SET is_default = 0 WHERE org_id=? AND kind=?", (org_id, kind)
-                )
+                self._clear_default(org_id, kind)
             pid = ids.new_id(ids.TASK_STATUS_PREFIX if kind == "status" else "01k")
             self.conn.execute(
                 "INSERT INTO picklists VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -53,6 +46,18 @@ class PicklistsMixin:
                 ),
             )
         return self.q1("SELECT * FROM picklists WHERE id = ?", (pid,))
+
+    def _last_sort_order(self, org_id: str, kind: str) -> int:
+        row = self.q1(
+            "SELECT MAX(sort_order) AS m FROM picklists WHERE org_id=? AND kind=?", (org_id, kind)
+        )
+        return row["m"] or 0
+
+    def _clear_default(self, org_id: str, kind: str) -> None:
+        # "Only one value in the picklist can be the default value" ("TaskPriority").
+        self.conn.execute(
+            "UPDATE picklists SET is_default = 0 WHERE org_id=? AND kind=?", (org_id, kind)
+        )
 
     def picklist(self, org_id: str, kind: str) -> list[dict]:
         return self.q(
@@ -73,9 +78,7 @@ class PicklistsMixin:
             raise KeyError(f"no {kind} value {current!r}")
         with self.tx():
             if values.get("is_default"):
-                self.conn.execute(
-                    "UPDATE picklists SET is_default = 0 WHERE org_id=? AND kind=?", (org_id, kind)
-                )
+                self._clear_default(org_id, kind)
             for key, value in values.items():
                 if key not in {
                     "api_name",
