@@ -13,6 +13,7 @@ from tasksync.admin.common import (
     SALESFORCE_SEARCH,
     LogSearch,
     ReadOnlyAdmin,
+    TaskLogAdmin,
     _admin_link,
     _changelist_link,
     _changes,
@@ -107,7 +108,7 @@ class SyncRunAdmin(LogSearch, ReadOnlyAdmin):
 
 
 @admin.register(SyncEvent)
-class SyncEventAdmin(LogSearch, ReadOnlyAdmin):
+class SyncEventAdmin(TaskLogAdmin):
     list_display = [
         "id",
         "when",
@@ -121,18 +122,7 @@ class SyncEventAdmin(LogSearch, ReadOnlyAdmin):
     ]
     list_select_related = ["user__salesforce_connection", "task"]
     list_filter = ["direction", "ok", "action", "created_at"]  # choices: no query
-    search_fields = [*SALESFORCE_SEARCH, "sf_id", "task__name"]
-    show_full_result_count = False
     rule = 14
-
-    @admin.display(description=_("when"), ordering="created_at")
-    def when(self, event):
-        return _when(event.created_at)
-
-    @admin.display(description=_("task"), ordering="task__name")
-    def task_name(self, event):
-        task = _admin_link(event.task, _value(event.task.name, 40)) if event.task else "—"
-        return format_html('{}<br><span class="quiet">{}</span>', task, event.user)
 
     @admin.display(description=_("Salesforce record"), ordering="sf_id")
     def salesforce(self, event):

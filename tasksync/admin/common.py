@@ -185,6 +185,49 @@ class LogSearch:
         return queryset, False
 
 
+class FixedChoicesFilter(admin.SimpleListFilter):
+    """A filter on ``field`` equal to one of a fixed list of choices (``options()``), so the
+    changelist runs no SELECT DISTINCT over the table to find them."""
+
+    field: str
+
+    def options(self):
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        return self.options()
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.field: self.value()}) if self.value() else queryset
+
+
+class IsSetFilter(admin.SimpleListFilter):
+    """A two-choice filter on whether ``field`` is empty ("no") or set ("yes"), with ``labels``
+    for the two (declared with ``is_set_filter``)."""
+
+    field: str
+    labels: tuple
+
+    def lookups(self, request, model_admin):
+        return [("no", self.labels[0]), ("yes", self.labels[1])]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(**{f"{self.field}__isnull": self.value() == "no"})
+        return queryset
+
+
+def is_set_filter(field: str, title, unset_label, set_label) -> type[IsSetFilter]:
+    """An ``IsSetFilter`` on ``field``; its URL parameter is the field's name less "_at"."""
+    attrs = {
+        "field": field,
+        "title": title,
+        "parameter_name": field.removesuffix("_at"),
+        "labels": (unset_label, set_label),
+    }
+    return type(f"IsSetFilter_{field}", (IsSetFilter,), attrs)
+
+
 class ReadOnlyAdmin(RuleCitedAdmin, admin.ModelAdmin):
     """An audit row: viewed, never added, changed or deleted by hand."""
 
@@ -196,3 +239,20 @@ class ReadOnlyAdmin(RuleCitedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class TaskLogAdmin(LogSearch, ReadOnlyAdmin):
+    """A log of task changes (events, conflicts): searched by user, Salesforce ids and task name,
+    counted cheaply, and listed from when the row was written and the task with its user."""
+
+    search_fields = [*SALESFORCE_SEARCH, "sf_id", "task__name"]
+    show_full_result_count = False
+
+    @admin.display(description=_("when"), ordering="created_at")
+    def when(self, row):
+        return _when(row.created_at)
+
+    @admin.display(description=_("task"), ordering="task__name")
+    def task_name(self, row):
+        task = _admin_link(row.task, _value(row.task.name, 40)) if row.task else "—"
+        return format_html('{}<br><span class="quiet">{}</span>', task, row.user)

@@ -7,53 +7,44 @@ from django.utils.translation import ngettext
 
 from tasksync.admin.common import (
     LIST_VALUE_LIMIT,
-    SALESFORCE_SEARCH,
-    LogSearch,
-    ReadOnlyAdmin,
-    _admin_link,
+    FixedChoicesFilter,
+    TaskLogAdmin,
     _value,
     _when,
+    is_set_filter,
 )
 from tasksync.models import ReminderTask, SyncConflict
 from tasksync.services.conflicts import ConflictNotApplicable, conflict_apply_other
 from tasksync.services.tasks import SYNCED_FIELDS
 
-
-class ResolvedFilter(admin.SimpleListFilter):
-    title = _("resolved")
-    parameter_name = "resolved"
-
-    def lookups(self, request, model_admin):
-        return [("no", _("Unresolved")), ("yes", _("Resolved"))]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("no", "yes"):
-            return queryset.filter(resolved_at__isnull=self.value() == "no")
-        return queryset
+ResolvedFilter = is_set_filter("resolved_at", _("resolved"), _("Unresolved"), _("Resolved"))
 
 
-class ConflictFieldFilter(admin.SimpleListFilter):
-    """The synced fields (R1), a fixed list: no SELECT DISTINCT over the conflicts."""
+class ConflictFieldFilter(FixedChoicesFilter):
+    """The synced fields (R1)."""
 
     title = _("field")
-    parameter_name = "field"
+    parameter_name = field = "field"
 
-    def lookups(self, request, model_admin):
+    def options(self):
         return [(name, ReminderTask._meta.get_field(name).verbose_name) for name in SYNCED_FIELDS]
 
-    def queryset(self, request, queryset):
-        return queryset.filter(field=self.value()) if self.value() else queryset
 
+def _side(side, description):
+    """The column of one side's value (``local`` or ``remote``) and, under it, when that side
+    changed it."""
 
-def _value_at(value, at):
-    """A conflict's value and, under it, when that side changed it."""
-    return format_html(
-        '{}<br><span class="quiet">{}</span>', _value(value, LIST_VALUE_LIMIT), _when(at)
-    )
+    @admin.display(description=description, ordering=f"{side}_changed_at")
+    def column(self, conflict):
+        value = _value(getattr(conflict, f"{side}_value"), LIST_VALUE_LIMIT)
+        at = _when(getattr(conflict, f"{side}_changed_at"))
+        return format_html('{}<br><span class="quiet">{}</span>', value, at)
+
+    return column
 
 
 @admin.register(SyncConflict)
-class SyncConflictAdmin(LogSearch, ReadOnlyAdmin):
+class SyncConflictAdmin(TaskLogAdmin):
     """R8: field, both values, both times, the winner; the loser can be applied."""
 
     list_display = [
@@ -68,27 +59,11 @@ class SyncConflictAdmin(LogSearch, ReadOnlyAdmin):
     ]
     list_select_related = ["user", "task"]
     list_filter = ["winner", ResolvedFilter, ConflictFieldFilter, "created_at"]
-    search_fields = [*SALESFORCE_SEARCH, "sf_id", "task__name"]
-    show_full_result_count = False
     actions = ["apply_other_value"]
     rule = 8
 
-    @admin.display(description=_("when"), ordering="created_at")
-    def when(self, conflict):
-        return _when(conflict.created_at)
-
-    @admin.display(description=_("task"), ordering="task__name")
-    def task_name(self, conflict):
-        task = _admin_link(conflict.task, _value(conflict.task.name, 40))
-        return format_html('{}<br><span class="quiet">{}</span>', task, conflict.user)
-
-    @admin.display(description=_("here"), ordering="local_changed_at")
-    def local(self, conflict):
-        return _value_at(conflict.local_value, conflict.local_changed_at)
-
-    @admin.display(description=_("in Salesforce"), ordering="remote_changed_at")
-    def remote(self, conflict):
-        return _value_at(conflict.remote_value, conflict.remote_changed_at)
+    local = _side("local", _("here"))
+    remote = _side("remote", _("in Salesforce"))
 
     @admin.display(description=_("resolved"), boolean=True, ordering="resolved_at")
     def resolved(self, conflict):

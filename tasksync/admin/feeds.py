@@ -51,25 +51,16 @@ class OrgFeedAdmin(admin.ModelAdmin):
     def get_urls(self):
         own = [
             path(
-                "<int:pk>/connect/",
-                self.admin_site.admin_view(self.connect_view),
-                name="tasksync_orgfeed_connect",
-            ),
-            path(
-                "<int:pk>/check/",
-                self.admin_site.admin_view(self.check_view),
-                name="tasksync_orgfeed_check",
-            ),
-            path(
-                "<int:pk>/check-after-connect/",
-                self.admin_site.admin_view(self.check_after_connect_view),
-                name="tasksync_orgfeed_check_after",
-            ),
-            path(
-                "<int:pk>/disconnect/",
-                self.admin_site.admin_view(self.disconnect_view),
-                name="tasksync_orgfeed_disconnect",
-            ),
+                f"<int:pk>/{route}/",
+                self.admin_site.admin_view(view),
+                name=f"tasksync_orgfeed_{name}",
+            )
+            for route, view, name in (
+                ("connect", self.connect_view, "connect"),
+                ("check", self.check_view, "check"),
+                ("check-after-connect", self.check_after_connect_view, "check_after"),
+                ("disconnect", self.disconnect_view, "disconnect"),
+            )
         ]
         return own + super().get_urls()
 

@@ -4,12 +4,13 @@ from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from accounts.models import ConnectionState
 from tasksync.admin.common import (
     INTEGER,
     SALESFORCE_SEARCH,
+    FixedChoicesFilter,
     LogSearch,
     ReadOnlyAdmin,
     _admin_link,
@@ -26,20 +27,42 @@ from tasksync.models import (
 from tasksync.services import sync as sync_services
 
 
-class NeedsReconnectFilter(admin.SimpleListFilter):
+class NeedsReconnectFilter(FixedChoicesFilter):
     title = _("Salesforce connection")
     parameter_name = "connection"
+    field = "user__salesforce_connection__state"
 
-    def lookups(self, request, model_admin):
+    def options(self):
         return [
             (ConnectionState.NEEDS_RECONNECT, _("Needs reconnect")),
             (ConnectionState.CONNECTED, _("Connected")),
         ]
 
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(user__salesforce_connection__state=self.value())
-        return queryset
+
+# What the staff actions on users' syncs report (R14), by the number of users they affected.
+_REPORTS = {
+    "sync_now": ngettext_lazy(
+        "Queued %(count)d user for a sync.", "Queued %(count)d users for a sync.", "count"
+    ),
+    "resync": ngettext_lazy(
+        "Queued %(count)d user for resync.", "Queued %(count)d users for resync.", "count"
+    ),
+    "pause": ngettext_lazy("Paused %(count)d user.", "Paused %(count)d users.", "count"),
+    "resume": ngettext_lazy("Resumed %(count)d user.", "Resumed %(count)d users.", "count"),
+}
+
+
+def _user_action(name, service, note, description):
+    """A two-line staff action (R14): ``service(user=…)`` for each selected user, ``note`` in the
+    admin log of each one it affected, and the count reported."""
+
+    @admin.action(description=description, permissions=["operate"])
+    def action(modeladmin, request, queryset):
+        count = modeladmin._for_each_user(request, queryset, service, note)
+        modeladmin.message_user(request, _REPORTS[name] % {"count": count})
+
+    action.__name__ = name
+    return action
 
 
 @admin.register(SyncState)
@@ -150,33 +173,12 @@ class SyncStateAdmin(LogSearch, ReadOnlyAdmin):
                 affected += 1
         return affected
 
-    @admin.action(description=_("Sync now"), permissions=["operate"])
-    def sync_now(self, request, queryset):
-        count = self._for_each_user(request, queryset, sync_services.sync_now, "Sync now.")
-        message = ngettext(
-            "Queued %(count)d user for a sync.", "Queued %(count)d users for a sync.", count
-        )
-        self.message_user(request, message % {"count": count})
-
-    @admin.action(description=_("Resync (repair the last 15 days)"), permissions=["operate"])
-    def resync(self, request, queryset):
-        count = self._for_each_user(request, queryset, sync_services.sync_resync, "Resync.")
-        message = ngettext(
-            "Queued %(count)d user for resync.", "Queued %(count)d users for resync.", count
-        )
-        self.message_user(request, message % {"count": count})
-
-    @admin.action(description=_("Pause"), permissions=["operate"])
-    def pause(self, request, queryset):
-        count = self._for_each_user(request, queryset, sync_services.sync_pause, "Paused.")
-        message = ngettext("Paused %(count)d user.", "Paused %(count)d users.", count)
-        self.message_user(request, message % {"count": count})
-
-    @admin.action(description=_("Resume"), permissions=["operate"])
-    def resume(self, request, queryset):
-        count = self._for_each_user(request, queryset, sync_services.sync_resume, "Resumed.")
-        message = ngettext("Resumed %(count)d user.", "Resumed %(count)d users.", count)
-        self.message_user(request, message % {"count": count})
+    sync_now = _user_action("sync_now", sync_services.sync_now, "Sync now.", _("Sync now"))
+    resync = _user_action(
+        "resync", sync_services.sync_resync, "Resync.", _("Resync (repair the last 15 days)")
+    )
+    pause = _user_action("pause", sync_services.sync_pause, "Paused.", _("Pause"))
+    resume = _user_action("resume", sync_services.sync_resume, "Resumed.", _("Resume"))
 
     @admin.action(description=_("Retry failed items"), permissions=["operate"])
     def retry_failed(self, request, queryset):

@@ -6,25 +6,25 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from tasksync.admin.common import ReadOnlyAdmin
 from tasksync.models import StreamHealth, StreamState
 from tasksync.sync.stream_services import stream_is_healthy
 
+# What an operator scans for: the last event, the holder's heartbeat, the counters and the lease.
+_ACTIVITY = [
+    "last_event_at",
+    "heartbeat_at",
+    "events_received",
+    "pulls_queued",
+    "echoes_skipped",
+    "lease_owner",
+    "lease_until",
+]
+
 
 @admin.register(StreamState)
-class StreamStateAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "org_id",
-        "health_badge",
-        "polling",
-        "last_event_at",
-        "heartbeat_at",
-        "events_received",
-        "pulls_queued",
-        "echoes_skipped",
-        "lease_owner",
-        "lease_until",
-    ]
+class StreamStateAdmin(ReadOnlyAdmin):
+    list_display = ["id", "org_id", "health_badge", "polling", *_ACTIVITY]
     list_filter = ["health", "last_event_at"]
     search_fields = ["org_id", "lease_owner"]
     readonly_fields = [
@@ -34,23 +34,8 @@ class StreamStateAdmin(admin.ModelAdmin):
         "health",
         "message",
         "health_changed_at",
-        "last_event_at",
-        "heartbeat_at",
-        "events_received",
-        "pulls_queued",
-        "echoes_skipped",
-        "lease_owner",
-        "lease_until",
+        *_ACTIVITY,
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("health"), ordering="health")
     def health_badge(self, obj):

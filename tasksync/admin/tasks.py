@@ -13,6 +13,7 @@ from tasksync.admin.common import (
     _changelist_link,
     _salesforce_link,
     event_rows,
+    is_set_filter,
 )
 from tasksync.admin.rules import RuleCitedAdmin, rule_citation
 from tasksync.models import (
@@ -22,20 +23,7 @@ from tasksync.models import (
     TaskLink,
 )
 
-
-class LiveFilter(admin.SimpleListFilter):
-    title = _("deleted")
-    parameter_name = "deleted"
-
-    def lookups(self, request, model_admin):
-        return [("no", _("Live")), ("yes", _("Deleted (tombstones)"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "no":
-            return queryset.filter(deleted_at__isnull=True)
-        if self.value() == "yes":
-            return queryset.filter(deleted_at__isnull=False)
-        return queryset
+LiveFilter = is_set_filter("deleted_at", _("deleted"), _("Live"), _("Deleted (tombstones)"))
 
 
 @admin.register(ReminderTask)
