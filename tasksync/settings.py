@@ -209,6 +209,9 @@ SALESFORCE_TIMEOUT = env.float("SALESFORCE_TIMEOUT", default=30.0)
 # waiting about SALESFORCE_BACKOFF_SECONDS, doubling each time, with jitter.
 SALESFORCE_TRANSIENT_RETRIES = env.int("SALESFORCE_TRANSIENT_RETRIES", default=2)
 SALESFORCE_BACKOFF_SECONDS = env.float("SALESFORCE_BACKOFF_SECONDS", default=1.0)
+# R13 (issue 16): chain query pages, and pack pushes and the delete log, into Composite calls
+# (one call toward the limit each). Off: the same reads and writes, one plain call each.
+SALESFORCE_COMPOSITE = env.bool("SALESFORCE_COMPOSITE", default=True)
 # R10, optional: the API name of a custom text field on Activity (Task), marked External ID, that
 # carries each create's key, so a create whose answer was lost is recognised by the key whatever
 # was changed in Salesforce before the next poll. Empty: recognised by content and Subject.
