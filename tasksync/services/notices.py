@@ -40,18 +40,7 @@ def notice_record_for_events(*, events, run) -> int:
         return 0
     pulled = [e for e in events if e.direction == Direction.PULL and e.task_id]
     removed = {e.task_id: _REMOVED[e.action] for e in pulled if e.action in _REMOVED}
-    lost = {}
-    if any(e.action == "conflict" for e in pulled):
-        conflicts = SyncConflict.objects.filter(
-            run_id=run.pk,
-            winner=Winner.SALESFORCE,
-            task_id__in={e.task_id for e in pulled if e.action == "conflict"},
-        ).values_list("task_id", "field", "remote_value")
-        for task_id, field, remote_value in conflicts:
-            entry = lost.setdefault(task_id, {"fields": [], "deleted": False})
-            if field not in entry["fields"]:
-                entry["fields"].append(field)
-            entry["deleted"] = entry["deleted"] or remote_value is None
+    lost = _lost_changes(run, {e.task_id for e in pulled if e.action == "conflict"})
     if not removed and not lost:
         return 0
     tasks = ReminderTask.objects.filter(pk__in={*removed, *lost}).values_list(
@@ -61,30 +50,10 @@ def notice_record_for_events(*, events, run) -> int:
     # A later batch of the same run may know more about a task (a delete after a conflict): what
     # was recorded before is kept and merged, never lost.
     before = {n.key: n for n in Notice.objects.filter(key__in=keys.values(), user_id=run.user_id)}
-    notices = []
-    for task_id, user_id, name in tasks:
-        change = lost.get(task_id) or {"fields": [], "deleted": False}
-        kinds = [removed[task_id]] if task_id in removed else []
-        if change["fields"]:
-            deleted = change["deleted"] or removed.get(task_id) == NoticeKind.DELETED
-            kinds.append(NoticeKind.EDIT_MET_DELETE if deleted else NoticeKind.CONFLICT_LOST)
-        fields = list(change["fields"])
-        if keys[task_id] in before:
-            kinds.append(before[keys[task_id]].kind)
-            fields = [
-                *before[keys[task_id]].fields,
-                *(f for f in fields if f not in before[keys[task_id]].fields),
-            ]
-        notices.append(
-            Notice(
-                user_id=user_id,
-                task_id=task_id,
-                task_name=name[:255],
-                kind=min(kinds, key=_PRECEDENCE.index),
-                fields=fields,
-                key=keys[task_id],
-            )
-        )
+    notices = [
+        _notice(task, keys[task[0]], removed.get(task[0]), lost.get(task[0]), before)
+        for task in tasks
+    ]
     Notice.objects.bulk_create(
         notices,
         update_conflicts=True,
@@ -92,6 +61,46 @@ def notice_record_for_events(*, events, run) -> int:
         update_fields=["kind", "fields", "task_name"],
     )
     return len(notices)
+
+
+def _lost_changes(run, task_ids) -> dict:
+    """For each of these tasks, the fields whose local change lost to Salesforce's in this run
+    (R8), and whether one met a delete there (R6: a conflict with no Salesforce value)."""
+    lost = {}
+    if not task_ids:
+        return lost
+    conflicts = SyncConflict.objects.filter(
+        run_id=run.pk, winner=Winner.SALESFORCE, task_id__in=task_ids
+    ).values_list("task_id", "field", "remote_value")
+    for task_id, field, remote_value in conflicts:
+        entry = lost.setdefault(task_id, {"fields": [], "deleted": False})
+        if field not in entry["fields"]:
+            entry["fields"].append(field)
+        entry["deleted"] = entry["deleted"] or remote_value is None
+    return lost
+
+
+def _notice(task, key, removal, change, before) -> Notice:
+    """The notice of one task (a ``(pk, user_id, name)`` row): its removal, its lost change, and
+    what an earlier batch of the run recorded under the same key (``before``), merged."""
+    task_id, user_id, name = task
+    change = change or {"fields": [], "deleted": False}
+    kinds = [removal] if removal else []
+    if change["fields"]:
+        deleted = change["deleted"] or removal == NoticeKind.DELETED
+        kinds.append(NoticeKind.EDIT_MET_DELETE if deleted else NoticeKind.CONFLICT_LOST)
+    fields = list(change["fields"])
+    if key in before:
+        kinds.append(before[key].kind)
+        fields = [*before[key].fields, *(f for f in fields if f not in before[key].fields)]
+    return Notice(
+        user_id=user_id,
+        task_id=task_id,
+        task_name=name[:255],
+        kind=min(kinds, key=_PRECEDENCE.index),
+        fields=fields,
+        key=key,
+    )
 
 
 def notice_dismiss(*, user, notice_id: int) -> bool:
