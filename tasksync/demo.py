@@ -41,6 +41,13 @@ _OLDER = [
     ("Old: renew the Planet Express contract", 20),
     ("Old: survey results for Dunder Mifflin", -10),
 ]
+# R15: a logged call is not a reminder, so it is never synced.
+_LOGGED_CALL = {
+    "Subject": "Call: Ana Ruiz (logged call)",
+    "Status": "Completed",
+    "TaskSubtype": "Call",
+    "Description": "Logged from the phone; not a reminder, so never synced.",
+}
 RECENT_COUNT = len(_RECENT)
 # R14: what some tasks are about (WhoId: a Contact, WhatId: an Account), shown under their names.
 ABOUT = {
@@ -64,61 +71,65 @@ def demo_seed_salesforce(*, data_dir: str | Path, now: datetime | None = None) -
         control = Control(emulator)
         if control.tasks():
             return 0
-        now = now or datetime.now(UTC)
-        today = now.date()
-
-        def due(days):
-            return None if days is None else (today + timedelta(days=days)).isoformat()
-
-        records = [
-            {
-                "Subject": subject,
-                "ActivityDate": due(days),
-                "Priority": priority,
-                "Status": status,
-                "Description": comments,
-                # Spread over the last hours so the import's order looks like a real day.
-                "CreatedDate": now - timedelta(hours=20 - i * 0.8),
-                "LastModifiedDate": now - timedelta(hours=20 - i * 0.8),
-                "SystemModstamp": now - timedelta(hours=20 - i * 0.8),
-            }
-            for i, (subject, days, priority, status, comments) in enumerate(_RECENT)
-        ]
-        records += [
-            {
-                "Subject": subject,
-                "ActivityDate": due(days),
-                "CreatedDate": now - timedelta(days=3 + i),
-                "LastModifiedDate": now - timedelta(days=3 + i),
-                "SystemModstamp": now - timedelta(days=3 + i),
-            }
-            for i, (subject, days) in enumerate(_OLDER)
-        ]
-        records.append(
-            {
-                "Subject": "Call: Ana Ruiz (logged call)",
-                "Status": "Completed",
-                "TaskSubtype": "Call",
-                "Description": "Logged from the phone; not a reminder, so never synced.",
-                "ActivityDate": due(0),
-            }
-        )
-        parents: dict[tuple[str, str], str] = {}
-
-        def parent(kind, name):
-            if (kind, name) not in parents:
-                make = control.create_contact if kind == "Contact" else control.create_account
-                parents[(kind, name)] = make(name=name)
-            return parents[(kind, name)]
-
-        for record in records:
-            if record.get("ActivityDate") is None:
-                record.pop("ActivityDate", None)
-            who, what = ABOUT.get(record["Subject"], (None, None))
-            if who:
-                record["WhoId"] = parent("Contact", who)
-            if what:
-                record["WhatId"] = parent("Account", what)
+        records = _records(now or datetime.now(UTC))
+        _relate(records, control)
         return len(control.create_tasks(records))
     finally:
         emulator.store.close()
+
+
+def _records(now: datetime) -> list[dict]:
+    """The demo user's tasks: the recent ones, the older ones and the logged call, without an
+    ActivityDate where they have no due date."""
+    today = now.date()
+
+    def due(days):
+        return None if days is None else (today + timedelta(days=days)).isoformat()
+
+    records = [
+        {
+            "Subject": subject,
+            "ActivityDate": due(days),
+            "Priority": priority,
+            "Status": status,
+            "Description": comments,
+            # Spread over the last hours so the import's order looks like a real day.
+            "CreatedDate": now - timedelta(hours=20 - i * 0.8),
+            "LastModifiedDate": now - timedelta(hours=20 - i * 0.8),
+            "SystemModstamp": now - timedelta(hours=20 - i * 0.8),
+        }
+        for i, (subject, days, priority, status, comments) in enumerate(_RECENT)
+    ]
+    records += [
+        {
+            "Subject": subject,
+            "ActivityDate": due(days),
+            "CreatedDate": now - timedelta(days=3 + i),
+            "LastModifiedDate": now - timedelta(days=3 + i),
+            "SystemModstamp": now - timedelta(days=3 + i),
+        }
+        for i, (subject, days) in enumerate(_OLDER)
+    ]
+    records.append(_LOGGED_CALL | {"ActivityDate": due(0)})
+    for record in records:
+        if record.get("ActivityDate") is None:
+            record.pop("ActivityDate", None)
+    return records
+
+
+def _relate(records: list[dict], control) -> None:
+    """R14: what some tasks are about (``ABOUT``): each Contact and Account created once."""
+    parents: dict[tuple[str, str], str] = {}
+
+    def parent(kind, name):
+        if (kind, name) not in parents:
+            make = control.create_contact if kind == "Contact" else control.create_account
+            parents[(kind, name)] = make(name=name)
+        return parents[(kind, name)]
+
+    for record in records:
+        who, what = ABOUT.get(record["Subject"], (None, None))
+        if who:
+            record["WhoId"] = parent("Contact", who)
+        if what:
+            record["WhatId"] = parent("Account", what)
