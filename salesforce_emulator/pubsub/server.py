@@ -24,10 +24,11 @@ from pathlib import Path
 
 import grpc
 
+from salesforce_pubsub import pubsub_api_pb2 as pb
+from salesforce_pubsub import pubsub_api_pb2_grpc as pb_grpc
+
 from .. import ids, oauth
 from . import avro
-from . import pubsub_api_pb2 as pb
-from . import pubsub_api_pb2_grpc as pb_grpc
 from .events import replay_id, replay_seq
 
 logger = logging.getLogger(__name__)
