@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .base import model_meta
 from .tasks import ReminderTask
 
 
@@ -41,14 +42,15 @@ class Notice(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
-    class Meta:
-        verbose_name = _("notice")
-        verbose_name_plural = _("notices")
-        ordering = ["-created_at", "-id"]
-        constraints = [
+    Meta = model_meta(
+        _("notice"),
+        _("notices"),
+        ordering=["-created_at", "-id"],
+        constraints=[
             models.UniqueConstraint(fields=["user", "key"], name="one_notice_per_key"),
-        ]
-        indexes = [models.Index(fields=["user", "read_at"], name="notice_user_unread")]
+        ],
+        indexes=[models.Index(fields=["user", "read_at"], name="notice_user_unread")],
+    )
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.task_name}"
@@ -70,9 +72,7 @@ class ZoneChoice(models.Model):
     from_browser = models.BooleanField(default=False)
     chosen_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        verbose_name = _("time zone choice")
-        verbose_name_plural = _("time zone choices")
+    Meta = model_meta(_("time zone choice"), _("time zone choices"))
 
     def __str__(self):
         return f"{self.user} · {self.zone}"

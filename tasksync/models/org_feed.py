@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .base import model_meta
+
 
 class FeedHealth(models.TextChoices):
     WAITING = "waiting", _("Not pulled yet")
@@ -50,9 +52,7 @@ class OrgFeed(models.Model):
     lease_owner = models.CharField(max_length=64, blank=True, default="")
     lease_until = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        verbose_name = _("org change feed")
-        verbose_name_plural = _("org change feeds")
+    Meta = model_meta(_("org change feed"), _("org change feeds"))
 
     def __str__(self):
         return f"{self.org_id} · {self.get_health_display()}"

@@ -4,6 +4,8 @@ and which subscriber holds it."""
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .base import model_meta
+
 
 class StreamHealth(models.TextChoices):
     STARTING = "starting", _("Starting")
@@ -37,9 +39,7 @@ class StreamState(models.Model):
     lease_owner = models.CharField(_("held by"), max_length=100, blank=True, default="")
     lease_until = models.DateTimeField(_("held until"), null=True, blank=True)
 
-    class Meta:
-        verbose_name = _("change stream")
-        verbose_name_plural = _("change streams")
+    Meta = model_meta(_("change stream"), _("change streams"))
 
     def __str__(self):
         return f"{self.org_id} · {self.get_health_display()}"

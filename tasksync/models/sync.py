@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .base import model_meta
 from .tasks import ReminderTask
 
 
@@ -58,9 +59,7 @@ class SyncState(models.Model):
     push_queued = models.BooleanField(default=False)
     rerun_requested = models.BooleanField(default=False)
 
-    class Meta:
-        verbose_name = _("sync state")
-        verbose_name_plural = _("sync states")
+    Meta = model_meta(_("sync state"), _("sync states"))
 
     def __str__(self):
         return f"{self.user} · {self.get_phase_display()}"
@@ -111,10 +110,10 @@ class TaskLink(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        verbose_name = _("task link")
-        verbose_name_plural = _("task links")
-        constraints = [
+    Meta = model_meta(
+        _("task link"),
+        _("task links"),
+        constraints=[
             # R10/R18: one link per user and Salesforce task. Another user of the org may hold
             # the same task once it is reassigned to them; the previous owner's link is then
             # "reassigned" (their run lets it go).
@@ -123,8 +122,9 @@ class TaskLink(models.Model):
                 name="one_link_per_user_and_salesforce_task",
                 condition=models.Q(sf_id__isnull=False) & ~models.Q(state="retired"),
             )
-        ]
-        indexes = [models.Index(fields=["user", "state"], name="link_user_state")]
+        ],
+        indexes=[models.Index(fields=["user", "state"], name="link_user_state")],
+    )
 
     def __str__(self):
         return f"{self.task_id} ↔ {self.sf_id or '(pending)'}"
@@ -161,10 +161,11 @@ class OutboundChange(models.Model):
     last_error = models.TextField(blank=True, default="")
     last_error_code = models.CharField(max_length=64, blank=True, default="")
 
-    class Meta:
-        verbose_name = _("outbound change")
-        verbose_name_plural = _("outbound changes")
-        indexes = [models.Index(fields=["user", "state"], name="outbox_user_state")]
+    Meta = model_meta(
+        _("outbound change"),
+        _("outbound changes"),
+        indexes=[models.Index(fields=["user", "state"], name="outbox_user_state")],
+    )
 
     def __str__(self):
         return f"{self.operation} task {self.task_id}"
@@ -208,10 +209,7 @@ class SyncRun(models.Model):
     api_calls = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
 
-    class Meta:
-        verbose_name = _("sync run")
-        verbose_name_plural = _("sync runs")
-        ordering = ["-started_at"]
+    Meta = model_meta(_("sync run"), _("sync runs"), ordering=["-started_at"])
 
     def __str__(self):
         return f"{self.get_trigger_display()} · {self.user} · {self.started_at:%Y-%m-%d %H:%M}"
@@ -262,10 +260,7 @@ class SyncEvent(models.Model):
     message = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    class Meta:
-        verbose_name = _("sync event")
-        verbose_name_plural = _("sync events")
-        ordering = ["-created_at", "-id"]
+    Meta = model_meta(_("sync event"), _("sync events"), ordering=["-created_at", "-id"])
 
     def __str__(self):
         return f"{self.direction} {self.action} {self.sf_id}"
@@ -293,10 +288,7 @@ class SyncConflict(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True, default="")
 
-    class Meta:
-        verbose_name = _("sync conflict")
-        verbose_name_plural = _("sync conflicts")
-        ordering = ["-created_at"]
+    Meta = model_meta(_("sync conflict"), _("sync conflicts"), ordering=["-created_at"])
 
     def __str__(self):
         return f"{self.field} on task {self.task_id}: {self.winner} won"

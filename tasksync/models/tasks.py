@@ -3,6 +3,8 @@ from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .base import model_meta
+
 NAME_MAX_LENGTH = 255
 DETAILS_MAX_LENGTH = 32_000
 
@@ -79,13 +81,14 @@ class ReminderTask(models.Model):
 
     objects = ReminderTaskQuerySet.as_manager()
 
-    class Meta:
-        verbose_name = _("reminder task")
-        verbose_name_plural = _("reminder tasks")
-        ordering = [models.F("due_date").asc(nulls_last=True), "-created_at"]
-        indexes = [
+    Meta = model_meta(
+        _("reminder task"),
+        _("reminder tasks"),
+        ordering=[models.F("due_date").asc(nulls_last=True), "-created_at"],
+        indexes=[
             models.Index(fields=["user", "deleted_at", "due_date"], name="task_user_live_due"),
-        ]
+        ],
+    )
 
     def __str__(self):
         return self.name
