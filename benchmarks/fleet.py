@@ -163,7 +163,7 @@ def b4_fleet(handle, *, users: int, clusters: int = WORKER_PROCESSES, log=print)
     from django_q.models import OrmQ
 
     from tasksync.models import SyncRun, SyncState
-    from tasksync.sync.engine import dispatch_due_polls
+    from tasksync.sync.dispatch import dispatch_due_polls
 
     if connection.vendor != "postgresql":
         raise FleetRefused("B4 runs on PostgreSQL only: pass --database-url postgres://…")

@@ -141,9 +141,9 @@ def org_pull(*, org_id: str) -> dict | None:
     except errors.NeedsReconnect as problem:
         _mark(feed, FeedHealth.RECONNECT, f"Reconnect the integration user: {problem.message}")
     except errors.OverLimit as problem:
-        from tasksync.sync.engine import _pause_org
+        from tasksync.sync.cadence import pause_org
 
-        _pause_org(org_id, problem.message)
+        pause_org(org_id, problem.message)
         _mark(feed, FeedHealth.FAILING, f"Over API limit: {problem.message}")
     except errors.RecordRejected as problem:
         # R19: the integration user cannot read the org's tasks (no View All Data, no API).
@@ -275,7 +275,7 @@ def _apply_share(state: SyncState, client, records) -> bool:
 
 
 def _context(state, client, run, owner) -> RunContext:
-    from tasksync.sync.engine import _statuses
+    from tasksync.sync.picklist import statuses_for
 
     return RunContext(
         user=state.user,
@@ -283,7 +283,7 @@ def _context(state, client, run, owner) -> RunContext:
         run=run,
         client=client,  # only its clock is used here: the apply makes no call
         connection=state.connection,
-        statuses=_statuses(state),
+        statuses=statuses_for(state),
         lease_owner=owner,
     )
 

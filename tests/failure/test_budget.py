@@ -9,7 +9,8 @@ from django.utils import timezone
 from accounts.models import SalesforceOrg
 from tasksync.models import OutboundChange, SyncState
 from tasksync.services import tasks as services
-from tasksync.sync.engine import dispatch_due_polls, poll_interval, sync_user
+from tasksync.sync.dispatch import dispatch_due_polls
+from tasksync.sync.engine import poll_interval, sync_user
 from tests.fixtures_sync import state_of
 
 

@@ -22,7 +22,7 @@ from benchmarks.command import Command as BenchmarkSync
 from benchmarks.live import database_url
 from tasksync.models import SyncState
 from tasksync.sync import jobs_api
-from tasksync.sync.engine import dispatch_due_polls
+from tasksync.sync.dispatch import dispatch_due_polls
 
 FLEET = 20
 

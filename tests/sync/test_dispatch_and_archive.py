@@ -7,7 +7,8 @@ from django_q.models import Schedule
 
 from tasksync.models import ReminderTask, SyncRun, SyncState
 from tasksync.services import tasks as services
-from tasksync.sync.engine import dispatch_due_polls, reconcile_ids
+from tasksync.sync.deletions import reconcile_ids
+from tasksync.sync.dispatch import dispatch_due_polls
 from tests.fixtures_sync import link_of, sf_time
 
 
@@ -64,6 +65,7 @@ def _context(user, engine):
     from tasksync.models import SyncRun as Run
     from tasksync.sync.context import RunContext
     from tasksync.sync.lease import lease_acquire
+    from tasksync.sync.picklist import statuses_for
 
     state = SyncState.objects.get(user=user)
     connection = engine._connection(state)
@@ -73,7 +75,7 @@ def _context(user, engine):
         run=Run.objects.create(user=user, trigger="manual", started_at=timezone.now()),
         client=SalesforceClient(connection),
         connection=connection,
-        statuses=engine._statuses(state),
+        statuses=statuses_for(state),
         lease_owner=lease_acquire(user_id=user.pk),
     )
 

@@ -22,7 +22,7 @@ from tasksync.models import (
     TaskLink,
 )
 from tasksync.services import tasks as services
-from tasksync.sync.engine import dispatch_due_polls
+from tasksync.sync.dispatch import dispatch_due_polls
 from tasksync.sync.org_pull import org_pull
 
 pytestmark = pytest.mark.django_db

@@ -207,6 +207,7 @@ class _run_context:
         from tasksync.sync import engine
         from tasksync.sync.context import RunContext
         from tasksync.sync.lease import lease_acquire
+        from tasksync.sync.picklist import statuses_for
 
         state = SyncState.objects.select_related("user").get(user=self.user)
         connection = engine._connection(state)
@@ -217,7 +218,7 @@ class _run_context:
             run=SyncRun.objects.create(user=state.user, trigger="poll", started_at=timezone.now()),
             client=SalesforceClient(connection),
             connection=connection,
-            statuses=engine._statuses(state),
+            statuses=statuses_for(state),
             lease_owner=self.owner,
         )
 
