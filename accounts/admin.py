@@ -22,6 +22,19 @@ def login_host(obj):
     return obj.login_url or "—"
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ["id", "username", "email", "time_zone", "language", "is_staff", "last_login"]
@@ -34,7 +47,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(SalesforceOrg)
-class SalesforceOrgAdmin(admin.ModelAdmin):
+class SalesforceOrgAdmin(ReadOnlyAdmin):
     """Read-only: orgs come from connections; the sync engine keeps their API usage (R13)."""
 
     list_display = ["id", "org_id", instance, "is_sandbox", "api_usage", "api_usage_at"]
@@ -50,19 +63,13 @@ class SalesforceOrgAdmin(admin.ModelAdmin):
         share = 100 * org.api_used / org.api_max
         return format_html("{} / {} ({}%)", org.api_used, org.api_max, f"{share:.0f}")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(SalesforceConnection)
-class SalesforceConnectionAdmin(admin.ModelAdmin):
-    """Connection health (R14). Tokens are never shown, not even as ciphertext (R17)."""
+class SalesforceConnectionAdmin(ReadOnlyAdmin):
+    """Connection health (R14). Tokens are never shown, not even as ciphertext (R17).
+
+    Read-only: connections change only through the connect flow and the services; deleting one
+    would lose the identity that lets a reconnect resume (R17)."""
 
     list_display = [
         "id",
@@ -108,14 +115,3 @@ class SalesforceConnectionAdmin(admin.ModelAdmin):
     @admin.display(description=_("tokens stored"), boolean=True)
     def has_tokens(self, connection):
         return bool(connection.access_token and connection.refresh_token)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Connections change only through the connect flow and the services.
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Deleting would lose the identity that lets a reconnect resume (R17).
-        return False

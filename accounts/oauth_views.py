@@ -197,59 +197,23 @@ def salesforce_callback(request):
     return _finish(request, flow=flow, token_response=token_response)
 
 
+class _Refused(Exception):
+    """The grant is not stored: the message tells the user why (never a token)."""
+
+
 def _finish(request, *, flow: dict, token_response: dict):
+    """Store the grant, unless it cannot sync or (without a confirmed switch) is another
+    identity's than the one connected: then it is revoked, and nothing is saved."""
     login_url = flow["login_url"]
-    if not token_response.get("refresh_token"):
-        _revoke_best_effort(login_url, token_response)
-        return _fail(
-            request,
-            _(
-                "Salesforce gave no refresh token, so tasksync could not sync while you are away. "
-                "Ask your Salesforce administrator to add “Perform requests at any time "
-                "(refresh_token, offline_access)” to the Connected App's OAuth scopes, then "
-                "connect again."
-            ),
-        )
     try:
-        # R17: instance and identity URLs only on Salesforce's domains, or nothing is kept.
-        oauth.check_token_urls(token_response, connect=True)
-    except oauth.OAuthError:
-        logger.warning("Salesforce connect refused: the token response named an untrusted URL")
+        identity = _checked_identity(token_response, login_url)
+        target = _target(request, flow)
+        connection = _connection_of(target)
+        if connection is not None and not flow["confirm_switch"]:
+            _check_same_identity(connection, identity)
+    except _Refused as refused:
         _revoke_best_effort(login_url, token_response)
-        return _fail(
-            request,
-            _(
-                "Salesforce's answer pointed to an address outside Salesforce, so tasksync "
-                "refused the connection. Nothing was saved."
-            ),
-        )
-    try:
-        identity = oauth.fetch_identity(token_response=token_response, login_url=login_url)
-    except (oauth.OAuthError, oauth.Unreachable) as exc:
-        logger.warning("Salesforce identity call failed (%s)", type(exc).__name__)
-        _revoke_best_effort(login_url, token_response)
-        return _fail(
-            request,
-            _("Salesforce did not tell us who you are. Nothing was saved; please try again."),
-        )
-    target = _target(request, flow)
-    connection = _connection_of(target)
-    if connection is not None and not flow["confirm_switch"]:
-        same = (connection.org.org_id, connection.sf_user_id) == (
-            identity["organization_id"],
-            identity["user_id"],
-        )
-        if not same:
-            _revoke_best_effort(login_url, token_response)
-            return _fail(
-                request,
-                _(
-                    "You signed in to Salesforce as %(new)s, but tasksync is connected as "
-                    "%(old)s. Nothing was changed. To use another account, choose “Connect a "
-                    "different account”."
-                )
-                % {"new": identity["username"], "old": connection.username},
-            )
+        return _fail(request, str(refused))
     connection = connection_store(
         user=target,
         token_response=token_response,
@@ -261,6 +225,54 @@ def _finish(request, *, flow: dict, token_response: dict):
         request, _("Salesforce is connected as %(username)s.") % {"username": connection.username}
     )
     return redirect(flow.get("return_to") or _settings_url())
+
+
+def _checked_identity(token_response: dict, login_url: str) -> dict:
+    """Who the grant is for, once it is known to be usable (raises _Refused)."""
+    if not token_response.get("refresh_token"):
+        raise _Refused(
+            _(
+                "Salesforce gave no refresh token, so tasksync could not sync while you are away. "
+                "Ask your Salesforce administrator to add “Perform requests at any time "
+                "(refresh_token, offline_access)” to the Connected App's OAuth scopes, then "
+                "connect again."
+            )
+        )
+    try:
+        # R17: instance and identity URLs only on Salesforce's domains, or nothing is kept.
+        oauth.check_token_urls(token_response, connect=True)
+    except oauth.OAuthError:
+        logger.warning("Salesforce connect refused: the token response named an untrusted URL")
+        raise _Refused(
+            _(
+                "Salesforce's answer pointed to an address outside Salesforce, so tasksync "
+                "refused the connection. Nothing was saved."
+            )
+        ) from None
+    try:
+        return oauth.fetch_identity(token_response=token_response, login_url=login_url)
+    except (oauth.OAuthError, oauth.Unreachable) as exc:
+        logger.warning("Salesforce identity call failed (%s)", type(exc).__name__)
+        raise _Refused(
+            _("Salesforce did not tell us who you are. Nothing was saved; please try again.")
+        ) from None
+
+
+def _check_same_identity(connection: SalesforceConnection, identity: dict) -> None:
+    """Without a confirmed switch, only the Salesforce user already connected may come back."""
+    same = (connection.org.org_id, connection.sf_user_id) == (
+        identity["organization_id"],
+        identity["user_id"],
+    )
+    if not same:
+        raise _Refused(
+            _(
+                "You signed in to Salesforce as %(new)s, but tasksync is connected as "
+                "%(old)s. Nothing was changed. To use another account, choose “Connect a "
+                "different account”."
+            )
+            % {"new": identity["username"], "old": connection.username}
+        )
 
 
 @login_required

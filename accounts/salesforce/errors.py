@@ -1,7 +1,9 @@
 """Salesforce errors, classified once, here (R12). The engine reacts to the class, never to a code.
 
 Sources: REST "Status Codes and Error Responses" (errorcodes.htm), the OAuth refresh-token flow
-(invalid_grant), and simple-salesforce's exception mapping (util.exception_handler).
+(invalid_grant), and simple-salesforce's exception mapping (util.exception_handler). The errors of
+the OAuth endpoints (``OAuthError``, ``Unreachable``) are here too, beside what a refresh's
+failure means for the sync (``classify_refresh``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,40 @@ class AlreadyDeleted(SalesforceProblem):
 
 class SessionExpired(SalesforceProblem):
     """401 INVALID_SESSION_ID: refresh the access token once and retry."""
+
+
+class OAuthError(Exception):
+    """Salesforce answered an OAuth call with an error. ``error`` is its code (invalid_grant…),
+    ``description`` its own words; neither ever holds a token."""
+
+    def __init__(self, error: str, description: str = "", *, status: int | None = None):
+        super().__init__(f"{error}: {description}" if description else error)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+class Unreachable(Exception):
+    """Salesforce could not be reached for an OAuth call (connection refused, timeout, TLS):
+    nothing was decided there. The message names the kind of failure, never a token."""
+
+
+# Terminal answers to a refresh: the user must authorise again. Salesforce Help, "OAuth 2.0
+# Authorization Errors":
+# https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm&language=en_US&type=5
+TERMINAL_GRANT_ERRORS = {"invalid_grant", "inactive_user", "inactive_org"}
+
+
+def classify_refresh(exc: OAuthError | Unreachable) -> SalesforceProblem:
+    """A failed token refresh (R12): NeedsReconnect when the grant is gone, Transient when
+    Salesforce failed or could not be reached, SalesforceProblem otherwise."""
+    if isinstance(exc, Unreachable):
+        return Transient(f"connection problem while refreshing: {type(exc).__name__}")
+    if exc.error in TERMINAL_GRANT_ERRORS:
+        return NeedsReconnect(exc.description or exc.error, code=exc.error, status=exc.status)
+    if exc.status is not None and exc.status >= 500:
+        return Transient(exc.description or exc.error, code=exc.error, status=exc.status)
+    return SalesforceProblem(exc.description or exc.error, code=exc.error, status=exc.status)
 
 
 TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"}

@@ -12,8 +12,10 @@ The Salesforce pages cited below by title:
 - "Using Identity URLs" (Mobile SDK Developer Guide):
   https://developer.salesforce.com/docs/platform/mobile-sdk/guide/oauth-using-identity-urls.html
 
-Only protocol here: login-host validation, PKCE, the authorize URL, the token, identity and revoke
-calls. What to store lives in ``accounts.connections``, the pages in ``accounts.oauth_views``.
+Only protocol here: PKCE, the authorize URL, the token, identity and revoke calls; which hosts
+are Salesforce's (login hosts, the URLs of a token response) in ``accounts.salesforce.hosts``,
+their errors in ``accounts.salesforce.errors`` (both importable from here too). What to store
+lives in ``accounts.connections``, the pages in ``accounts.oauth_views``.
 
 Nothing in this module logs or puts into an exception message a token, a code or a verifier.
 """
@@ -24,39 +26,50 @@ import base64
 import hashlib
 import hmac
 import logging
-import re
 import secrets
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
 
 import requests
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils.translation import gettext as _
+
+from accounts.salesforce.errors import OAuthError, Unreachable
+from accounts.salesforce.hosts import (
+    PRODUCTION_LOGIN_URL,
+    SANDBOX_LOGIN_URL,
+    check_token_urls,
+    configured_login_url,
+    login_url_is_sandbox,
+    safe_link,
+    trusted_salesforce_url,
+    validate_my_domain_url,
+)
+
+__all__ = [
+    "PRODUCTION_LOGIN_URL",
+    "SANDBOX_LOGIN_URL",
+    "OAuthError",
+    "Unreachable",
+    "authorize_url",
+    "callback_url",
+    "check_signature",
+    "check_token_urls",
+    "configured_login_url",
+    "exchange_code",
+    "fetch_identity",
+    "login_url_is_sandbox",
+    "new_state",
+    "pkce_pair",
+    "revoke",
+    "safe_link",
+    "token_request",
+    "trusted_salesforce_url",
+    "validate_my_domain_url",
+]
 
 logger = logging.getLogger(__name__)
 
-PRODUCTION_LOGIN_URL = "https://login.salesforce.com"
-SANDBOX_LOGIN_URL = "https://test.salesforce.com"
 SCOPES = "api refresh_token"
-# acme.my.salesforce.com, acme--uat.sandbox.my.salesforce.com ("Revoking OAuth Tokens").
-MY_DOMAIN_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.sandbox)?\.my\.salesforce\.com$")
-
-
-class OAuthError(Exception):
-    """Salesforce answered an OAuth call with an error. ``error`` is its code (invalid_grant…),
-    ``description`` its own words; neither ever holds a token."""
-
-    def __init__(self, error: str, description: str = "", *, status: int | None = None):
-        super().__init__(f"{error}: {description}" if description else error)
-        self.error = error
-        self.description = description
-        self.status = status
-
-
-class Unreachable(Exception):
-    """Salesforce could not be reached for an OAuth call (connection refused, timeout, TLS):
-    nothing was decided there. The message names the kind of failure, never a token."""
 
 
 def _send(method: str, url: str, **kwargs) -> requests.Response:
@@ -67,123 +80,6 @@ def _send(method: str, url: str, **kwargs) -> requests.Response:
         return requests.request(method, url, **kwargs)  # noqa: S113 - the timeout is set above
     except requests.RequestException as exc:
         raise Unreachable(type(exc).__name__) from exc
-
-
-# -- login hosts -------------------------------------------------------------------------------
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def configured_login_url() -> str:
-    return _origin(settings.SALESFORCE_LOGIN_URL)
-
-
-def validate_my_domain_url(value: str) -> str:
-    """A My Domain login URL typed by the user, reduced to its origin.
-
-    Accepted: https and a host under ``.my.salesforce.com`` (sandboxes included), or exactly the
-    configured login host (the emulator in tests and the demo). Anything else would send the
-    authorization code, and later the refresh token, to a host we do not trust.
-    """
-    value = (value or "").strip()
-    if not value:
-        raise ValidationError(_("Enter your My Domain URL."), code="required")
-    if "://" not in value:
-        value = "https://" + value
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        raise ValidationError(_("Enter a valid URL."), code="invalid") from None
-    if _origin(value) == configured_login_url():
-        return configured_login_url()
-    host = (parts.hostname or "").lower()
-    if (
-        parts.scheme != "https"
-        or parts.username
-        or parts.password
-        or port not in (None, 443)
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-        or not MY_DOMAIN_HOST.match(host)
-    ):
-        raise ValidationError(
-            _(
-                "A My Domain URL looks like https://yourcompany.my.salesforce.com "
-                "(sandbox: https://yourcompany--sandboxname.sandbox.my.salesforce.com)."
-            ),
-            code="not_my_domain",
-        )
-    return f"https://{host}"
-
-
-# The registrable domains Salesforce serves instances, My Domains and identity URLs from:
-# production and sandboxes (salesforce.com, force.com), Government Cloud (salesforce.mil) and
-# the Alibaba-operated China instances (sfcrmproducts.cn). Host forms: "Revoking OAuth Tokens" and
-# "OAuth 2.0 Web Server Flow for Web App Integration", cited at the top of this module.
-SALESFORCE_DOMAINS = ("salesforce.com", "force.com", "salesforce.mil", "sfcrmproducts.cn")
-_IP_HOST = re.compile(r"^[0-9.]+$|:")
-
-
-def _login_family() -> tuple[str, ...]:
-    """The configured login host's domain family (its last two labels), or the host itself when
-    it is an IP address or a single label (the emulator on 127.0.0.1 in the demo and tests)."""
-    host = (urlsplit(configured_login_url()).hostname or "").lower()
-    if not host or _IP_HOST.search(host) or "." not in host:
-        return ()
-    return (".".join(host.split(".")[-2:]),)
-
-
-def trusted_salesforce_url(value, *, what: str) -> str:
-    """R17: an ``instance_url`` or identity URL from a token response, accepted only as https on
-    Salesforce's own domains (or the configured login host's family), or on exactly the
-    configured login host (the emulator's, plain http, in the demo and tests). Anything else is
-    refused: we would send the user's tokens there, and render it as a link.
-
-    Returns the URL without a trailing slash; raises OAuthError("untrusted_url") otherwise.
-    """
-    url = str(value or "").strip()
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        parts, port = None, None
-    host = ((parts.hostname if parts else "") or "").lower()
-    configured = urlsplit(configured_login_url())
-    trusted = False
-    if parts and host and not parts.username and not parts.password and not parts.fragment:
-        if host == (configured.hostname or "").lower():
-            # The configured host itself, on any port: https, or its own scheme (the emulator).
-            trusted = parts.scheme in ("https", configured.scheme)
-        elif parts.scheme == "https" and port in (None, 443):
-            families = SALESFORCE_DOMAINS + _login_family()
-            trusted = any(host == d or host.endswith("." + d) for d in families)
-    if not trusted:
-        raise OAuthError("untrusted_url", f"the {what} is not on a Salesforce domain")
-    return url.rstrip("/")
-
-
-def safe_link(url) -> str:
-    """The URL if it may be rendered as a link (R17: only a trusted Salesforce URL), else ""."""
-    try:
-        return trusted_salesforce_url(url, what="link")
-    except OAuthError:
-        return ""
-
-
-def check_token_urls(body: dict, *, connect: bool) -> None:
-    """R17: the URLs of a token response must be Salesforce's. A connect needs both; a refresh
-    answer may leave them out, and what it sends is checked the same way."""
-    for key, what in (("instance_url", "instance URL"), ("id", "identity URL")):
-        if connect or body.get(key):
-            trusted_salesforce_url(body.get(key), what=what)
-
-
-def login_url_is_sandbox(login_url: str) -> bool:
-    host = (urlsplit(login_url).hostname or "").lower()
-    return host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com")
 
 
 # -- authorize ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.utils.text import Truncator, smart_split, unescape_string_literal
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
+from accounts import admin as accounts_admin
 from accounts.salesforce import oauth
 from tasksync.admin.rules import RuleCitedAdmin
 
@@ -228,17 +229,8 @@ def is_set_filter(field: str, title, unset_label, set_label) -> type[IsSetFilter
     return type(f"IsSetFilter_{field}", (IsSetFilter,), attrs)
 
 
-class ReadOnlyAdmin(RuleCitedAdmin, admin.ModelAdmin):
+class ReadOnlyAdmin(RuleCitedAdmin, accounts_admin.ReadOnlyAdmin):
     """An audit row: viewed, never added, changed or deleted by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TaskLogAdmin(LogSearch, ReadOnlyAdmin):

@@ -270,3 +270,29 @@ def test_an_answer_the_library_cannot_read_is_transient_but_our_own_type_error_i
         assert isinstance(errors.classify(exc), errors.Transient)
     with pytest.raises(TypeError):
         errors.classify(TypeError("ours"))
+
+
+# --- a failed token refresh (R12) ---------------------------------------------------------------
+
+# (OAuth error code, HTTP status, what it means). "OAuth 2.0 Authorization Errors" (Salesforce
+# Help): invalid_grant, inactive_user and inactive_org mean the grant is gone for good.
+REFRESH_ANSWERS = [
+    ("invalid_grant", 400, errors.NeedsReconnect),
+    ("inactive_user", 400, errors.NeedsReconnect),
+    ("inactive_org", 400, errors.NeedsReconnect),
+    ("unknown_error", 503, errors.Transient),  # Salesforce failed: try again later
+    ("invalid_client_id", 400, errors.SalesforceProblem),  # misconfigured: neither
+]
+
+
+@pytest.mark.parametrize(("error", "status", "expected"), REFRESH_ANSWERS)
+def test_a_refused_refresh_is_terminal_only_when_the_grant_is_gone(error, status, expected):
+    problem = errors.classify_refresh(errors.OAuthError(error, "Salesforce's words", status=status))
+    assert type(problem) is expected
+    assert (problem.code, problem.status, problem.message) == (error, status, "Salesforce's words")
+
+
+def test_a_refresh_that_cannot_reach_salesforce_is_transient():
+    problem = errors.classify_refresh(errors.Unreachable("ConnectTimeout"))
+    assert type(problem) is errors.Transient
+    assert problem.message == "connection problem while refreshing: Unreachable"
