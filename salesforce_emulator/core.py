@@ -12,9 +12,9 @@ from urllib.parse import quote
 
 from . import api, housekeeping, ids, oauth
 from .clock import Clock
+from .errors import RecordError
 from .faults import Faults
 from .network import NetworkModel, records_in
-from .records import RecordError
 from .store import Store
 from .web import Request, Response, sf_error
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from . import ids
-from .records import RecordError
+from .errors import RecordError
 
 # Default messages for the error codes tests usually inject ("Status Codes and Error Responses",
 # REST API Developer Guide, https://developer.salesforce.com/docs/platform/api-rest/guide/errorcodes.html).

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import ids
-from .clock import coerce_ms, format_sf, is_date, parse_datetime_ms, truncate_seconds
+from .clock import coerce_ms, format_sf, truncate_seconds
+from .errors import RecordError
+from .field_values import convert
 from .schema import TASK_FIELD_MAP, TASK_FIELDS, Field
 from .store import Store
 
@@ -35,118 +37,7 @@ BACKDOOR_FIELDS = {
 }
 
 
-class RecordError(Exception):
-    """One Salesforce error: rendered as [{"message","errorCode","fields"}] or a per-record
-    {"statusCode","message","fields"} inside collection results ("Status Codes and Error
-    Responses", "Create Records Using sObject Collections")."""
-
-    def __init__(
-        self, code: str, message: str, fields: list[str] | None = None, status: int = 400
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.fields = fields or []
-        self.status = status
-
-    def as_error(self) -> dict:
-        return {"message": self.message, "errorCode": self.code, "fields": self.fields}
-
-    def as_record_error(self) -> dict:
-        return {"statusCode": self.code, "message": self.message, "fields": self.fields}
-
-
 Validator = Callable[[dict], "RecordError | None"]
-
-
-def _convert(field: Field, value, org_id: str, store: Store):
-    """JSON input value -> stored value, with Salesforce's error codes."""
-    name = field.name
-    if value is None:
-        if not field.nillable:
-            raise RecordError(
-                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{name}]", [name]
-            )
-        return None
-    if field.type in ("string", "textarea", "combobox", "picklist"):
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise _parser_error(field, value)
-        value = str(value)
-        if field.length and len(value) > field.length:
-            shown = value[:50] + ("..." if len(value) > 50 else "")
-            raise RecordError(
-                "STRING_TOO_LONG",
-                f"{field.label}: data value too large: {shown} (max length={field.length})",
-                [name],
-            )
-        if field.type == "picklist":
-            return _picklist_value(field, value, org_id, store)
-        return value
-    if field.type == "boolean":
-        if not isinstance(value, bool):
-            raise _parser_error(field, value)
-        return value
-    if field.type == "date":
-        # REST dates are yyyy-MM-dd with no offset ("Valid Date and DateTime Formats"); stored as
-        # given, never shifted.
-        if not is_date(value):
-            raise _parser_error(field, value)
-        return value
-    if field.type == "datetime":
-        try:
-            return parse_datetime_ms(value) if isinstance(value, str) else _bad(field, value)
-        except ValueError:
-            raise _parser_error(field, value) from None
-    if field.type == "reference":
-        if not ids.is_valid(value):
-            raise RecordError(
-                "MALFORMED_ID", f"{field.label}: id value of incorrect type: {value}", [name]
-            )
-        value = ids.to18(value)
-        if name == "OwnerId":
-            user = store.user(value)
-            if user is None or user["org_id"] != org_id:
-                raise RecordError(
-                    "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name]
-                )
-        return value
-    raise _parser_error(field, value)
-
-
-def _bad(field: Field, value):
-    raise _parser_error(field, value)
-
-
-def _parser_error(field: Field, value) -> RecordError:
-    kind = {"datetime": "datetime", "date": "date", "boolean": "boolean"}.get(field.type, "string")
-    return RecordError(
-        "JSON_PARSER_ERROR",
-        f"Cannot deserialize instance of {kind} from VALUE_STRING value {value} or request may be"
-        f" missing a required field at [line:1, column:1]",
-        [field.name],
-    )
-
-
-def _picklist_value(field: Field, value: str, org_id: str, store: Store) -> str:
-    if field.name in ("Status", "Priority"):
-        kind = "status" if field.name == "Status" else "priority"
-        row = store.picklist_value(org_id, kind, value)
-        if row is not None:
-            return row["api_name"]
-        # Whether Salesforce rejects an unknown Status is not documented ("Task" does not call it a
-        # restricted picklist); we reject unknown values like a restricted
-        # picklist so a hard-coded "Completed" fails loudly in a renamed org (docs/emulator.md).
-    elif not field.restricted:
-        return value
-    else:
-        for allowed in field.picklist:
-            if allowed.lower() == value.lower():
-                return allowed
-    raise RecordError(
-        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-        f"{field.label}: bad value for restricted picklist field: {value}",
-        [field.name],
-    )
 
 
 def _check_fields(body: dict, allowed: Callable[[Field], bool]) -> dict[Field, object]:
@@ -220,7 +111,7 @@ def build_new_task(
     row["Status"] = status["api_name"] if status else "Not Started"
     row["Priority"] = priority["api_name"] if priority else "Normal"
     for field, value in fields.items():
-        row[field.name] = _convert(field, value, org_id, store)
+        row[field.name] = convert(field, value, org_id, store)
     _derive(row, None, org_id, store, now)
     for key, value in backdoor_values.items():
         row[key] = coerce_ms(value) if TASK_FIELD_MAP[key.lower()].type == "datetime" else value
@@ -246,7 +137,7 @@ def apply_update(
     now = truncate_seconds(store.clock.now_ms())
     row = dict(before)
     for field, value in fields.items():
-        row[field.name] = _convert(field, value, org_id, store)
+        row[field.name] = convert(field, value, org_id, store)
     _derive(row, before, org_id, store, now)
     if before["IsClosed"] and row["IsClosed"]:
         row["CompletedDateTime"] = before["CompletedDateTime"]  # unchanged while it stays closed

@@ -12,8 +12,8 @@ from urllib.parse import quote
 from . import api, housekeeping, pages
 from .clock import format_sf
 from .control import Control
+from .errors import RecordError
 from .pages import esc, hidden, layout
-from .records import RecordError
 from .web import Request, Response
 
 if TYPE_CHECKING:
@@ -122,6 +122,13 @@ def _select(name: str, options: list[str], current: str | None) -> str:
     return f'<select id="{name}" name="{name}">{opts}</select>'
 
 
+def _picklist_select(emu: Emulator, org_id: str, kind: str, name: str, current) -> str:
+    """The <select> of a picklist field, on `current` or else the picklist's default value."""
+    values = emu.store.picklist(org_id, kind)
+    default = next((p["api_name"] for p in values if p["is_default"]), None)
+    return _select(name, [p["api_name"] for p in values], current or default)
+
+
 def _form(
     emu: Emulator,
     user: dict,
@@ -133,14 +140,6 @@ def _form(
 ) -> Response:
     org_id = user["org_id"]
     data = {**(row or {}), **values}
-    statuses = [p["api_name"] for p in emu.store.picklist(org_id, "status")]
-    priorities = [p["api_name"] for p in emu.store.picklist(org_id, "priority")]
-    default_status = next(
-        (p["api_name"] for p in emu.store.picklist(org_id, "status") if p["is_default"]), None
-    )
-    default_priority = next(
-        (p["api_name"] for p in emu.store.picklist(org_id, "priority") if p["is_default"]), None
-    )
     action = f"/ui/tasks/{quote(row['Id'])}" if row else "/ui/new"
     err = f'<p class="error" role="alert">{esc(error)}</p>' if error else ""
     meta = ""
@@ -158,9 +157,9 @@ def _form(
         f'<input type="date" id="ActivityDate" name="ActivityDate"'
         f' value="{esc(data.get("ActivityDate"))}">'
         '<label for="Status">Status</label>'
-        f"{_select('Status', statuses, data.get('Status') or default_status)}"
+        f"{_picklist_select(emu, org_id, 'status', 'Status', data.get('Status'))}"
         '<label for="Priority">Priority</label>'
-        f"{_select('Priority', priorities, data.get('Priority') or default_priority)}"
+        f"{_picklist_select(emu, org_id, 'priority', 'Priority', data.get('Priority'))}"
         '<label for="Description">Comments</label>'
         f'<textarea id="Description" name="Description" rows="5">'
         f"{esc(data.get('Description'))}</textarea>"

@@ -7,7 +7,7 @@ https://developer.salesforce.com/docs/platform/api-rest/guide/errorcodes.html
 from __future__ import annotations
 
 from ..clock import format_sf
-from ..records import RecordError
+from ..errors import RecordError
 from ..schema import OBJECTS, field_map
 from ..web import Request, Response, sf_error
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import ids, soql
-from ..records import RecordError
+from ..errors import RecordError
 from ..schema import TASK_FIELD_MAP, canonical_object
 from ..web import Request, Response, sf_error
 from .common import FIELD_MAPS, json_body, method_not_allowed, render_row
@@ -143,36 +143,43 @@ def _run_collection(emu: Emulator, user: dict, items: list, all_or_none: bool, o
                         results.append(_one(emu, user, key, record, op))
                 except RecordError as exc:
                     failed = True
-                    if exc.code == "NOT_FOUND" and op == "delete":
-                        exc = RecordError(
-                            "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"
-                        )
-                    result: dict = {"success": False, "errors": [exc.as_record_error()]}
-                    if op in ("update", "delete"):
-                        result = {"id": _maybe_id(key, record), **result}
-                    results.append(result)
+                    results.append(_failure(exc, key, record, op))
             if failed and all_or_none:
                 raise _RollBack
     except _RollBack:
-        # allOrNone: failures keep their error, the rest report a roll-back ("Create Records Using
-        # sObject Collections").
-        rolled = {
-            "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-            "message": "Record rolled back because not all records were valid and the"
-            " request was using AllOrNone header",
-            "fields": [],
-        }
-        results = [
-            r
-            if not r["success"]
-            else {
-                **({"id": r["id"]} if op != "create" else {}),
-                "success": False,
-                "errors": [rolled],
-            }
-            for r in results
-        ]
+        results = _rolled_back(results, op)
     return Response.json(results)
+
+
+def _failure(exc: RecordError, key, record, op: str) -> dict:
+    """One record's failed result: its error (a missing record to delete is a bad reference)."""
+    if exc.code == "NOT_FOUND" and op == "delete":
+        exc = RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+    result: dict = {"success": False, "errors": [exc.as_record_error()]}
+    if op in ("update", "delete"):
+        result = {"id": _maybe_id(key, record), **result}
+    return result
+
+
+def _rolled_back(results: list[dict], op: str) -> list[dict]:
+    """allOrNone: failures keep their error, the rest report a roll-back ("Create Records Using
+    sObject Collections")."""
+    rolled = {
+        "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+        "message": "Record rolled back because not all records were valid and the"
+        " request was using AllOrNone header",
+        "fields": [],
+    }
+    return [
+        r
+        if not r["success"]
+        else {
+            **({"id": r["id"]} if op != "create" else {}),
+            "success": False,
+            "errors": [rolled],
+        }
+        for r in results
+    ]
 
 
 def _maybe_id(key, record) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..records import RecordError
+from ..errors import RecordError
 from ..schema import OBJECTS, TASK_FIELD_MAP
 from ..web import Request, Response, sf_error
 from .common import json_body, method_not_allowed, render_row
@@ -93,11 +93,7 @@ def _by_external_id(
             "NOT_FOUND",
             f"Provided external ID field does not exist or is not accessible: {field_name}",
         )
-    matches = [
-        r
-        for r in emu.store.tasks(user["org_id"])
-        if not r["IsDeleted"] and r[fld.name] is not None and r[fld.name].lower() == value.lower()
-    ]
+    matches = _external_id_matches(emu, user, fld.name, value)
     if len(matches) > 1:
         # More than one match: 300 with the candidates, nothing written ("Insert or Update (Upsert)
         # a Record Using an External ID").
@@ -105,24 +101,45 @@ def _by_external_id(
             [f"/services/data/v{version}/sobjects/Task/{r['Id']}" for r in matches], 300
         )
     m = req.method
+    if m in ("GET", "DELETE") and not matches:
+        return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
     if m == "GET":
-        if not matches:
-            return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
         return Response.json(
             render_row(matches[0], [f.name for f in OBJECTS["Task"]], "Task", version)
         )
     if m == "DELETE":
-        if not matches:
-            return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
         delete_task(emu, user, matches[0]["Id"])
         return Response.empty(204)
     if m not in ("PATCH", "POST"):
         return method_not_allowed(m, "GET,PATCH,POST,DELETE")
+    return _upsert_answer(emu, req, user, fld.name, value, matches)
+
+
+def _external_id_matches(emu: Emulator, user: dict, field_name: str, value: str) -> list[dict]:
+    """The org's live tasks whose external id field equals `value` (case-insensitively)."""
+    return [
+        r
+        for r in emu.store.tasks(user["org_id"])
+        if not r["IsDeleted"]
+        and r[field_name] is not None
+        and r[field_name].lower() == value.lower()
+    ]
+
+
+def _upsert_answer(
+    emu: Emulator, req: Request, user: dict, field_name: str, value: str, matches: list[dict]
+) -> Response:
     body = json_body(req)
     if not isinstance(body, dict):
         raise RecordError("JSON_PARSER_ERROR", "Expected a JSON object")
     result = upsert_one(
-        emu, user, fld.name, value, body, matches, update_only=req.query.get("updateOnly") == "true"
+        emu,
+        user,
+        field_name,
+        value,
+        body,
+        matches,
+        update_only=req.query.get("updateOnly") == "true",
     )
     # Update answers 200 with created=false, create 201 (newer API; docs/emulator.md).
     return Response.json(result, 201 if result["created"] else 200)

@@ -7,7 +7,7 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from ..records import RecordError
+from ..errors import RecordError
 from ..web import Request, Response
 from . import routing
 

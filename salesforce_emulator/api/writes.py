@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from .. import ids, records
 from ..clock import truncate_seconds
-from ..records import RecordError
+from ..errors import RecordError
 
 if TYPE_CHECKING:
     from ..core import Emulator

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .. import ids
 from ..clock import format_sf
-from ..records import RecordError
+from ..errors import RecordError
 from ..store import DEMO
 from ..web import Request, Response
 from .faults import FaultsMixin

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import housekeeping, ids, records
 from ..clock import coerce_ms, truncate_seconds
-from ..records import RecordError
+from ..errors import RecordError
 from ..store import DEMO
 
 

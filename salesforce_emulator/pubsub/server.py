@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -29,60 +28,23 @@ from salesforce_pubsub import pubsub_api_pb2_grpc as pb_grpc
 
 from .. import ids, oauth
 from . import avro
-from .events import replay_id, replay_seq
+from .events import replay_id
+from .faults import PubSubFaults
+from .subscription import (
+    MAX_REQUESTED,
+    Refused,
+    Subscription,
+    check_requested,
+    start_cursor,
+)
 
 logger = logging.getLogger(__name__)
 
 TOPICS = ("/data/TaskChangeEvent", "/data/ChangeEvents")
-MAX_REQUESTED = 100
 PREFIX = "sfdc.platform.eventbus.grpc."
-
-
-@dataclass
-class PubSubFaults:
-    """What the next deliveries do wrong. Counters count down as they fire."""
-
-    drop_events: int = 0  # the next N events are never delivered (their replay ids pass)
-    repeat_events: int = 0  # the next N events are delivered twice
-    break_after: int | None = None  # the stream fails (UNAVAILABLE) after N more events
-    delay_seconds: float = 0.0  # every delivery waits this long first
-    keepalive_seconds: float = 270.0  # Salesforce sends a keep-alive within 270 s
-    cdc_disabled_orgs: set[str] = field(default_factory=set)  # Task not selected for CDC
-    denied_users: set[str] = field(default_factory=set)  # no View All Data
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.drop_events = self.repeat_events = 0
-            self.break_after = None
-            self.delay_seconds = 0.0
-            self.keepalive_seconds = 270.0
-            self.cdc_disabled_orgs.clear()
-            self.denied_users.clear()
-
-    def take(self, name: str) -> bool:
-        with self.lock:
-            if getattr(self, name) > 0:
-                setattr(self, name, getattr(self, name) - 1)
-                return True
-            return False
-
-    def take_break(self, delivered: int = 0) -> bool:
-        """Whether the stream must fail now, `delivered` events after the last check."""
-        with self.lock:
-            if self.break_after is None:
-                return False
-            self.break_after -= delivered
-            if self.break_after <= 0:
-                self.break_after = None
-                return True
-            return False
-
-
-class _Refused(Exception):
-    def __init__(self, status: grpc.StatusCode, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+_BROKEN = Refused(
+    grpc.StatusCode.UNAVAILABLE, "service.unavailable", "The stream broke (emulator fault)"
+)
 
 
 class PubSubService(pb_grpc.PubSubServicer):
@@ -97,36 +59,36 @@ class PubSubService(pb_grpc.PubSubServicer):
         return self.emu.store.change_events
 
     # -- helpers ------------------------------------------------------------------------------
-    def _abort(self, context, refused: _Refused, rpc_id: str):
+    def _abort(self, context, refused: Refused, rpc_id: str):
         context.set_trailing_metadata((("error-code", PREFIX + refused.code), ("rpc-id", rpc_id)))
         context.abort(refused.status, f"{refused.message} rpcId: {rpc_id}")
 
     @contextmanager
     def _call(self, context) -> Iterator[str]:
-        """One RPC's id; a _Refused raised in the block ends the call with its gRPC status."""
+        """One RPC's id; a Refused raised in the block ends the call with its gRPC status."""
         rpc_id = str(uuid.uuid4())
         try:
             yield rpc_id
-        except _Refused as refused:
+        except Refused as refused:
             self._abort(context, refused, rpc_id)
 
     def _caller(self, context) -> tuple[dict, dict]:
-        """(token row, user) from the authentication metadata, or _Refused."""
+        """(token row, user) from the authentication metadata, or Refused."""
         meta = dict(context.invocation_metadata())
         token, tenant = meta.get("accesstoken"), meta.get("tenantid")
         if not token or not tenant or not meta.get("instanceurl"):
-            raise _Refused(
+            raise Refused(
                 grpc.StatusCode.UNAUTHENTICATED,
                 "service.auth.headers.invalid",
                 "accesstoken, instanceurl and tenantid are required",
             )
         row = oauth.access_token_row(self.emu, token)
         if row is None:
-            raise _Refused(
+            raise Refused(
                 grpc.StatusCode.UNAUTHENTICATED, "service.auth.error", "Authentication exception"
             )
         if not ids.is_valid(tenant) or ids.to18(tenant) != row["org_id"]:
-            raise _Refused(
+            raise Refused(
                 grpc.StatusCode.UNAUTHENTICATED,
                 "service.auth.headers.invalid",
                 "tenantid does not match the session's org",
@@ -134,18 +96,18 @@ class PubSubService(pb_grpc.PubSubServicer):
         return row, self.emu.store.user(row["user_id"])
 
     def _topic_caller(self, context, topic_name: str) -> tuple[dict, dict]:
-        """(token row, user) of a caller who may see the topic, or _Refused."""
+        """(token row, user) of a caller who may see the topic, or Refused."""
         row, user = self._caller(context)
         self._topic(topic_name, row["org_id"])
         return row, user
 
     def _topic(self, name: str, org_id: str) -> str:
         if not name:
-            raise _Refused(
+            raise Refused(
                 grpc.StatusCode.INVALID_ARGUMENT, "topic.validation.empty", "Topic name is blank"
             )
         if name not in TOPICS or org_id in self.faults.cdc_disabled_orgs:
-            raise _Refused(grpc.StatusCode.NOT_FOUND, "topic.not.found", f"Topic {name} not found")
+            raise Refused(grpc.StatusCode.NOT_FOUND, "topic.not.found", f"Topic {name} not found")
         return name
 
     def _may_subscribe(self, user: dict) -> bool:
@@ -168,13 +130,13 @@ class PubSubService(pb_grpc.PubSubServicer):
         with self._call(context) as rpc_id:
             self._caller(context)
             if not request.schema_id:
-                raise _Refused(
+                raise Refused(
                     grpc.StatusCode.INVALID_ARGUMENT,
                     "schema.validation.failed",
                     "Schema ID is blank",
                 )
             if request.schema_id != avro.SCHEMA_ID:
-                raise _Refused(
+                raise Refused(
                     grpc.StatusCode.NOT_FOUND,
                     "schema.meta.permission",
                     f"Schema {request.schema_id} not found",
@@ -213,14 +175,14 @@ class PubSubService(pb_grpc.PubSubServicer):
             row, user = self._topic_caller(context, first.topic_name)
             topic = first.topic_name
             if not self._may_subscribe(user):
-                raise _Refused(
+                raise Refused(
                     grpc.StatusCode.PERMISSION_DENIED,
                     "subscription.topic.cannot.subscribe",
                     f"User lacks permission to subscribe to {topic}",
                 )
-            cursor = self._start(first, row["org_id"])
-            _check_requested(first.num_requested)
-        subscription = _Subscription(min(first.num_requested, MAX_REQUESTED), self.log.poke)
+            cursor = start_cursor(self.log, first, row["org_id"])
+            check_requested(first.num_requested)
+        subscription = Subscription(min(first.num_requested, MAX_REQUESTED), self.log.poke)
         reader = threading.Thread(
             target=subscription.read_more,
             args=(request_iterator, topic),
@@ -236,67 +198,24 @@ class PubSubService(pb_grpc.PubSubServicer):
             with self._streams_lock:
                 self.streams -= 1
 
-    def _start(self, first, org_id: str) -> int:
-        lo, latest = self.log.bounds(org_id)
-        if first.replay_preset == pb.LATEST:
-            return latest
-        if first.replay_preset == pb.EARLIEST:
-            return max(lo - 1, 0)
-        if not first.replay_id:
-            raise _Refused(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "subscription.fetch.replayid.validation.failed",
-                "A CUSTOM replay preset needs a replay ID",
-            )
-        seq = replay_seq(first.replay_id)
-        problem = "invalid" if seq is None else self.log.replay_problem(org_id, seq)
-        if problem:
-            # One code for both: "Replay ID invalid or outside the retention window".
-            raise _Refused(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "subscription.fetch.replayid.corrupted",
-                f"The Replay ID validation failed ({problem})",
-            )
-        return seq
-
-    def _deliver(self, context, subscription, org_id: str, cursor: int, rpc_id: str):
+    def _deliver(self, context, subscription: Subscription, org_id: str, cursor: int, rpc_id: str):
+        """The org's events after `cursor`, as many as the client asked for, in FetchResponses;
+        a keep-alive with the latest replay id when events are owed and none have come."""
         version = -1
         last_sent = time.monotonic()
-        broken = _Refused(
-            grpc.StatusCode.UNAVAILABLE, "service.unavailable", "The stream broke (emulator fault)"
-        )
         while context.is_active():
-            if subscription.error is not None:
-                self._abort(context, subscription.error, rpc_id)
-            if self.faults.take_break():
-                self._abort(context, broken, rpc_id)
+            self._check_stream(context, subscription, rpc_id)
             pending = subscription.pending
             batch, reached = [], cursor
             if pending:
                 batch, reached = self.log.after(org_id, cursor, min(pending, MAX_REQUESTED))
-            events = []
-            for event in batch:
-                cursor = event["seq"]
-                if self.faults.take("drop_events"):
-                    continue
-                copies = 2 if self.faults.take("repeat_events") else 1
-                events.extend([_consumer_event(event)] * copies)
-            if events:
-                if self.faults.delay_seconds:
-                    time.sleep(self.faults.delay_seconds)
-                subscription.spend(len(events))
-                yield pb.FetchResponse(
-                    events=events,
-                    latest_replay_id=replay_id(cursor),
-                    rpc_id=rpc_id,
-                    pending_num_requested=subscription.pending,
-                )
-                last_sent = time.monotonic()
-                if self.faults.take_break(len(events)):
-                    self._abort(context, broken, rpc_id)
-                continue
             if batch:
-                continue  # all dropped: look again at once
+                cursor = batch[-1]["seq"]
+                events = [_consumer_event(e) for e in self.faults.deliverable(batch)]
+                if events:  # else all were dropped: look again at once
+                    yield from self._send(context, subscription, events, cursor, rpc_id)
+                    last_sent = time.monotonic()
+                continue
             cursor = reached  # other orgs' events passed: a keep-alive reports the position
             if pending and time.monotonic() - last_sent >= self.faults.keepalive_seconds:
                 yield pb.FetchResponse(
@@ -307,50 +226,26 @@ class PubSubService(pb_grpc.PubSubServicer):
                 last_sent = time.monotonic()
             version = self.log.wait(version, 0.5)
 
+    def _check_stream(self, context, subscription: Subscription, rpc_id: str) -> None:
+        """End the call if a FetchRequest was refused or a fault breaks the stream now."""
+        if subscription.error is not None:
+            self._abort(context, subscription.error, rpc_id)
+        if self.faults.take_break():
+            self._abort(context, _BROKEN, rpc_id)
 
-class _Subscription:
-    """The flow-control account of one Subscribe stream."""
-
-    def __init__(self, requested: int, wake) -> None:
-        self.pending = requested
-        self.error: _Refused | None = None
-        self._lock = threading.Lock()
-        self._wake = wake  # the delivery loop waits on the event log: new credit wakes it too
-
-    def read_more(self, request_iterator, topic: str) -> None:
-        try:
-            for request in request_iterator:
-                if request.topic_name and request.topic_name != topic:
-                    self.error = _Refused(
-                        grpc.StatusCode.INVALID_ARGUMENT,
-                        "subscription.fetch.topic.mismatch",
-                        "Topic name differs from the subscription's",
-                    )
-                    break
-                try:
-                    _check_requested(request.num_requested)
-                except _Refused as refused:
-                    self.error = refused
-                    break
-                with self._lock:
-                    self.pending += min(request.num_requested, MAX_REQUESTED)
-                self._wake()
-        except grpc.RpcError:
-            pass  # the client went away; the delivery loop sees the context end
-        self._wake()
-
-    def spend(self, n: int) -> None:
-        with self._lock:
-            self.pending = max(self.pending - n, 0)
-
-
-def _check_requested(n: int) -> None:
-    if n <= 0:
-        raise _Refused(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            "subscription.fetch.requested.events.invalid",
-            "num_requested must be greater than zero",
+    def _send(self, context, subscription: Subscription, events: list, cursor: int, rpc_id: str):
+        """One FetchResponse of `events`, spending the client's credit (and faults' delay/break)."""
+        if self.faults.delay_seconds:
+            time.sleep(self.faults.delay_seconds)
+        subscription.spend(len(events))
+        yield pb.FetchResponse(
+            events=events,
+            latest_replay_id=replay_id(cursor),
+            rpc_id=rpc_id,
+            pending_num_requested=subscription.pending,
         )
+        if self.faults.take_break(len(events)):
+            self._abort(context, _BROKEN, rpc_id)
 
 
 def _consumer_event(event: dict):
