@@ -12,7 +12,7 @@ pull of the owners it names.
 - A lease per org (conditional UPDATE, like the per-user sync lease) lets any number of machines
   run the subscriber: one holds the org, the others wait for its lease to lapse.
 - While the stream is healthy polling slows to SYNC_STREAM_SAFETY_POLL_SECONDS
-  (`stream_is_healthy`, read by engine.poll_interval); when it breaks, the org's users are due
+  (`stream_is_healthy`, read by cadence.poll_interval); when it breaks, the org's users are due
   for a poll at once.
 """
 
@@ -25,16 +25,17 @@ import time
 import uuid
 
 from django.conf import settings
-from django.utils import timezone
 
 from accounts.salesforce import pubsub
-from tasksync.models import StreamHealth, StreamState, SyncState
+from tasksync.models import StreamHealth, StreamState
 from tasksync.sync import stream_hints
 from tasksync.sync.stream_services import (
     known_links,
-    plus,
     queue_owner_pulls,
+    stream_batch_counted,
+    stream_catch_up,
     stream_connection,
+    stream_event_handed_on,
     stream_is_healthy,
     stream_lease_acquire,
     stream_lease_release,
@@ -92,7 +93,7 @@ class OrgSubscriber:
         replay = bytes.fromhex(state.replay_id) if state.replay_id else None
         self._subscribe(replay)
         if replay is None:
-            self._catch_up("no stored replay id: started at LATEST")
+            stream_catch_up(org_id=self.org_id, why="no stored replay id: started at LATEST")
 
     def _subscribe(self, replay: bytes | None) -> None:
         self.responses = queue.Queue()
@@ -113,19 +114,6 @@ class OrgSubscriber:
         if schema_id not in self.schemas:
             self.schemas[schema_id] = self.client.schema(schema_id)
         return self.schemas[schema_id]
-
-    def _catch_up(self, why: str) -> None:
-        """Every syncing user of the org is pulled once: the events before now are not known."""
-        sf_users = set(
-            SyncState.objects.filter(org_id=self.org_id, enabled=True).values_list(
-                "sf_user_id", flat=True
-            )
-        )
-        logger.info("stream %s: catch-up pull of %d users (%s)", self.org_id, len(sf_users), why)
-        queued = queue_owner_pulls(org_id=self.org_id, sf_user_ids=sf_users)
-        StreamState.objects.filter(org_id=self.org_id).update(
-            pulls_queued=plus("pulls_queued", len(queued))
-        )
 
     def close(self) -> None:
         if self.subscription is not None:
@@ -171,36 +159,15 @@ class OrgSubscriber:
             event = self._schema(consumer_event.event.schema_id).decode(
                 consumer_event.replay_id, consumer_event.event.payload
             )
-            if event.change_type == "OVERFLOW":
-                # Too many changes in one transaction for single events: pull everyone once.
-                self._catch_up("overflow event")
-            links = known_links(self.org_id, event.record_ids)
-            echo = len(event.record_ids) == 1 and stream_hints.is_echo(
-                change_type=event.change_type,
-                changed_fields=event.changed_fields,
-                values=event.values,
-                link=links[0] if links else None,
-            )
-            if echo:
+            pulled = self._pulls_for(event)
+            if pulled is None:
                 echoes += 1
             else:
-                owners = stream_hints.owners_named(
-                    values=event.values, commit_user=event.commit_user, links=links
-                )
-                fresh = set(queue_owner_pulls(org_id=self.org_id, sf_user_ids=owners)) - queued
-                queued |= fresh
+                queued |= pulled
             # Stored only now that the event is handed on: a crash before this line replays it.
-            StreamState.objects.filter(org_id=self.org_id, lease_owner=self.owner).update(
-                replay_id=event.replay_id.hex(),
-                last_event_at=timezone.now(),
-                events_received=plus("events_received", 1),
-            )
+            stream_event_handed_on(org_id=self.org_id, owner=self.owner, replay_id=event.replay_id)
             self.handed_on += 1
-        if echoes or queued:
-            StreamState.objects.filter(org_id=self.org_id).update(
-                echoes_skipped=plus("echoes_skipped", echoes),
-                pulls_queued=plus("pulls_queued", len(queued)),
-            )
+        stream_batch_counted(org_id=self.org_id, echoes=echoes, pulls=len(queued))
         if response.events and self.subscription is not None:
             self.subscription.request(len(response.events))
         elif not response.events and response.latest_replay_id:
@@ -209,6 +176,25 @@ class OrgSubscriber:
             StreamState.objects.filter(org_id=self.org_id, lease_owner=self.owner).update(
                 replay_id=response.latest_replay_id.hex()
             )
+
+    def _pulls_for(self, event) -> set[int] | None:
+        """The users whose pull one event queued; None when it is an echo of our own write."""
+        if event.change_type == "OVERFLOW":
+            # Too many changes in one transaction for single events: pull everyone once.
+            stream_catch_up(org_id=self.org_id, why="overflow event")
+        links = known_links(self.org_id, event.record_ids)
+        echo = len(event.record_ids) == 1 and stream_hints.is_echo(
+            change_type=event.change_type,
+            changed_fields=event.changed_fields,
+            values=event.values,
+            link=links[0] if links else None,
+        )
+        if echo:
+            return None
+        owners = stream_hints.owners_named(
+            values=event.values, commit_user=event.commit_user, links=links
+        )
+        return set(queue_owner_pulls(org_id=self.org_id, sf_user_ids=owners))
 
     # -- the long run ----------------------------------------------------------------------
     def attempt(self, *, until=None, timeout: float | None = None) -> float | None:

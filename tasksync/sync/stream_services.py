@@ -4,6 +4,7 @@ pulls an event asks for. The subscriber itself is tasksync/sync/stream.py."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,6 +13,8 @@ from django.utils import timezone
 
 from tasksync.models import StreamHealth, StreamState, SyncState, SyncTrigger, TaskLink
 from tasksync.sync import jobs_api, stream_hints
+
+logger = logging.getLogger(__name__)
 
 
 # -- health, read by the poll scheduler ---------------------------------------------------------
@@ -78,6 +81,34 @@ def polls_resume(*, org_id: str) -> int:
 
 
 # -- handing events on --------------------------------------------------------------------------
+def stream_catch_up(*, org_id: str, why: str) -> None:
+    """Every syncing user of the org is pulled once: the events before now are not known."""
+    sf_users = set(
+        SyncState.objects.filter(org_id=org_id, enabled=True).values_list("sf_user_id", flat=True)
+    )
+    logger.info("stream %s: catch-up pull of %d users (%s)", org_id, len(sf_users), why)
+    queued = queue_owner_pulls(org_id=org_id, sf_user_ids=sf_users)
+    StreamState.objects.filter(org_id=org_id).update(pulls_queued=plus("pulls_queued", len(queued)))
+
+
+def stream_event_handed_on(*, org_id: str, owner: str, replay_id: bytes) -> None:
+    """An event was handed on: its replay id is where a restarted subscriber resumes."""
+    StreamState.objects.filter(org_id=org_id, lease_owner=owner).update(
+        replay_id=replay_id.hex(),
+        last_event_at=timezone.now(),
+        events_received=plus("events_received", 1),
+    )
+
+
+def stream_batch_counted(*, org_id: str, echoes: int, pulls: int) -> None:
+    """One batch's echoes skipped and pulls queued, added to the org's counters."""
+    if echoes or pulls:
+        StreamState.objects.filter(org_id=org_id).update(
+            echoes_skipped=plus("echoes_skipped", echoes),
+            pulls_queued=plus("pulls_queued", pulls),
+        )
+
+
 def queue_owner_pulls(*, org_id: str, sf_user_ids: set[str]) -> list[int]:
     """Queue a targeted pull of these Salesforce users of the org: the users of tasksync whose
     connection is that org and Salesforce user, with sync on. One call per event batch.
