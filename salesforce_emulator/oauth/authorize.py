@@ -1,4 +1,5 @@
-"""The authorize page: log in, then allow or deny; errors as "OAuth 2.0 Authorization Errors"."""
+"""The authorize page: log in, then allow or deny ("OAuth 2.0 Web Server Flow for Web App
+Integration"); errors as "OAuth 2.0 Authorization Errors" (Salesforce Help; links in tokens.py)."""
 
 from __future__ import annotations
 

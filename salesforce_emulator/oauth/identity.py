@@ -1,4 +1,5 @@
-"""Identity URLs and userinfo ("Using Identity URLs", Mobile SDK Developer Guide)."""
+"""Identity URLs and userinfo ("Using Identity URLs", Mobile SDK Developer Guide,
+https://developer.salesforce.com/docs/platform/mobile-sdk/guide/oauth-using-identity-urls.html)."""
 
 from __future__ import annotations
 

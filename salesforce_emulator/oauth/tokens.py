@@ -1,7 +1,13 @@
-"""The token endpoint (authorization code and refresh token grants) and revoke.
-
-"OAuth 2.0 Web Server Flow for Web App Integration", "OAuth 2.0 Refresh Token Flow for Renewed
-Sessions" and "Revoke OAuth Tokens Programmatically" (Salesforce Help; links in __init__).
+"""The token endpoint (authorization code and refresh token grants) and revoke, as Salesforce Help
+describes them:
+- "OAuth 2.0 Web Server Flow for Web App Integration":
+  https://help.salesforce.com/HTViewHelpDoc?id=remoteaccess_oauth_web_server_flow.htm&language=en_US
+- "OAuth 2.0 Refresh Token Flow for Renewed Sessions":
+  https://help.salesforce.com/apex/HTViewHelpDoc?id=remoteaccess_oauth_refresh_token_flow.htm&language=en_US
+- "OAuth 2.0 Authorization Errors":
+  https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm&language=en_US&type=5
+- "Revoke OAuth Tokens Programmatically":
+  https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_revoke_token.htm&language=en_US&type=5
 """
 
 from __future__ import annotations
