@@ -1,4 +1,4 @@
-"""``benchmark_sync [--json FILE] [--quick] [--database-url URL] [--only B1,B2] [--fleet-users N]``
+"""``benchmark_sync [--json FILE] [--quick] [--database-url URL] [--only B1,B2] [--no-composite]``
 
 Run from the repository as ``make bench ARGS="--quick"`` or ``python -m benchmarks --quick``.
 It runs the sync benchmarks of docs/PERFORMANCE.md against an emulator it starts itself, in a
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import environ
 from django.core.management.base import BaseCommand, CommandError
+from django.test import override_settings
 
 from benchmarks import admin_pages, fleet, harness, scenarios
 
@@ -77,6 +78,12 @@ class Command(BaseCommand):
             help="With B5: write the admin pages' scaling curve (p95 by log size) to this SVG.",
         )
         parser.add_argument(
+            "--no-composite",
+            action="store_true",
+            help="Run the engine with SALESFORCE_COMPOSITE off: query pages, pushes and the "
+            "delete log as plain calls, one each (B1's and B2's targets without Composite).",
+        )
+        parser.add_argument(
             "--fleet-users",
             type=int,
             help=f"B4's fleet size (default {fleet.FLEET_USERS:,}; "
@@ -96,6 +103,7 @@ class Command(BaseCommand):
         repeats=scenarios.REPEATS,
         fleet_workers="2",
         svg_path=None,
+        no_composite=False,
         **options,
     ):
         wanted = None
@@ -137,6 +145,7 @@ class Command(BaseCommand):
             harness.emulator_settings(handle),
             harness.throwaway_database(database_url),
             harness.jobs_suppressed(),
+            override_settings(SALESFORCE_COMPOSITE=not no_composite),
         ):
             if latency_ms or per_record_ms:
                 handle.set_network_model(latency_ms=latency_ms, per_record_ms=per_record_ms)
@@ -163,6 +172,7 @@ class Command(BaseCommand):
             results["environment"]["latency_ms"] = latency_ms
             results["environment"]["per_record_ms"] = per_record_ms
             results["environment"]["repeats"] = repeats
+            results["environment"]["composite"] = not no_composite
         self.stdout.write(render_table(results))
         if json_path:
             Path(json_path).write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -186,6 +196,9 @@ def _ok(value, target, *, at_most=True):
 
 
 def _rows(results: dict):
+    # Issue 16's ratio targets at 100 ms a call, with Composite and without it.
+    composite = results.get("environment", {}).get("composite", True)
+    b1_target, b2_target = ("≤ 1.0", "≤ 1.0") if composite else ("≤ 1.15", "≤ 1.2")
     b1 = results.get("B1")
     if b1:
         name = f"B1 first import, {b1['tasks']:,} tasks"
@@ -212,7 +225,7 @@ def _rows(results: dict):
             "",
             "",
         )
-        yield name, "ratio to network floor", _ratio(b1["ratio_to_floor_spread"]), "≤ 1.0", ""
+        yield name, "ratio to network floor", _ratio(b1["ratio_to_floor_spread"]), b1_target, ""
         yield (
             name,
             "ratio to fetch + write floor",
@@ -234,7 +247,7 @@ def _rows(results: dict):
             yield name, "done / failed", f"{step['done']:,} / {step['failed']}", "", ""
             yield name, "wall time (median)", _secs(step["seconds_spread"]), "", ""
             yield name, "raw collection calls", _secs(step["raw_seconds_spread"]), "", ""
-            yield name, "ratio to raw", _ratio(step["ratio_to_raw_spread"]), "≤ 1.0", ""
+            yield name, "ratio to raw", _ratio(step["ratio_to_raw_spread"]), b2_target, ""
     b3 = results.get("B3")
     if b3:
         for label in ("small", "large"):
@@ -416,4 +429,6 @@ def render_table(results: dict) -> str:
     latency = environment.get("latency_ms")
     per_record = environment.get("per_record_ms")
     added = f", network {latency:g} ms a call + {per_record:g} ms a record" if latency else ""
+    if environment.get("composite") is False:
+        added += ", without Composite"
     return f"Sync benchmarks ({mode}, {environment['database']}{added})\n" + "\n".join(lines)
