@@ -1,17 +1,35 @@
 """The first import and new tasks (R4, R5, R18): the import query, and local tasks created for
-Salesforce tasks of this user never seen before, each validated on its own."""
+Salesforce tasks of this user never seen before, each validated on its own.
+
+A first import writes a task, a link and a history event for each of up to thousands of
+records a page (issue 16): each record's values are one plain tuple, checked by ``RowCheck``
+(``full_clean``'s rules, compiled once; ``full_clean`` itself only for a record it cannot vouch
+for), and the three rows are written as tuples by ``insert_rows``, no model instance per row.
+"""
 
 from __future__ import annotations
+
+import functools
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.salesforce.client import sf_datetime, soql_datetime, soql_id
-from tasksync.bulk import insert_many
-from tasksync.models import EventAction, LinkState, TaskLink
-from tasksync.services import tasks as task_services
+from tasksync.bulk import insert_rows
+from tasksync.models import (
+    Direction,
+    EventAction,
+    LinkState,
+    ReminderTask,
+    SyncEvent,
+    TaskLink,
+    TaskStatus,
+)
+from tasksync.models.tasks import TaskOrigin
 from tasksync.sync import mapping
 from tasksync.sync.context import RunContext
+from tasksync.sync.import_check import RowCheck
 from tasksync.sync.outbox import request_push
 from tasksync.sync.pull.query import REAL_TASKS, task_fields
 
@@ -25,63 +43,122 @@ def import_query(ctx: RunContext, window_start) -> str:
     )
 
 
+class TaskRow(NamedTuple):
+    """The columns an imported task is written with (the rest take their defaults). Also what
+    ``mapping.local_snapshot`` reads."""
+
+    user_id: int
+    name: str
+    status: str
+    priority: str
+    due_date: object
+    details: str
+    origin: str
+    completed_at: object
+    related_who: str
+    related_what: str
+
+
+@functools.cache
+def task_check() -> RowCheck:
+    """``task_build_import``'s validation (``full_clean`` without the user and uniqueness)."""
+    return RowCheck(ReminderTask, TaskRow._fields, exclude=["user"])
+
+
+LINK_FIELDS = ("task_id", "user_id", "org_id", "sf_user_id", "sf_id", "state")
+LINK_FIELDS += ("synced_local", "synced_remote", "sf_system_modstamp", "sf_last_modified")
+LINK_FIELDS += ("last_synced_at",)
+EVENT_FIELDS = ("run_id", "user_id", "task_id", "sf_id", "direction", "action")
+
+
 def import_records(ctx: RunContext, records: list[dict]) -> None:
     """Create local tasks for Salesforce tasks of this user never seen before (R4 import, R5 new
     tasks, R18 a task reassigned to them)."""
     built = _build(ctx, records)
     if not built:
         return
-    tasks = task_services.task_bulk_import(tasks=[task for _, _, task in built])
-    _link(ctx, built, tasks)
-    for (record, _, _), task in zip(built, tasks, strict=True):
-        ctx.pulled(task=task, sf_id=record["Id"], action=EventAction.IMPORT)
-    ctx.run.pulled += len(tasks)
+    task_ids = insert_rows(ReminderTask, TaskRow._fields, [row for _, _, row in built])
+    _link(ctx, built, task_ids)
+    _record(ctx, [record["Id"] for record, _, _ in built], task_ids)
+    ctx.run.pulled += len(task_ids)
     _ask_previous_owners(ctx, [record["Id"] for record, _, _ in built])
 
 
+def task_row(ctx: RunContext, record: dict, snapshot: dict, now) -> TaskRow:
+    """The local task a Salesforce record is imported as (R1: Subject → name only here; R14 its
+    Who and What names); completed ones completed ``now``."""
+    values = mapping.import_values(snapshot, statuses=ctx.statuses)
+    related = mapping.related_names(record)
+    status = values["status"]
+    return TaskRow(
+        user_id=ctx.user.pk,
+        name=values["name"],
+        status=status,
+        priority=values["priority"],
+        due_date=mapping.as_model_value("due_date", values["due_date"]),
+        details=values["details"],
+        origin=TaskOrigin.SALESFORCE.value,
+        completed_at=now if status == TaskStatus.COMPLETE else None,
+        related_who=related["related_who"],
+        related_what=related["related_what"],
+    )
+
+
 def _build(ctx: RunContext, records: list[dict]) -> list[tuple]:
-    """(record, snapshot, unsaved task) for each record that validates; each one that does not
+    """(record, snapshot, task row) for each record that validates; each one that does not
     fails on its own with a clear message."""
+    check = task_check()
+    now = ctx.now()
     built = []
     for record in records:
         snapshot = mapping.remote_snapshot(record)
-        values = {
-            f: mapping.as_model_value(f, v)
-            for f, v in mapping.import_values(snapshot, statuses=ctx.statuses).items()
-        }
-        values.update(mapping.related_names(record))
-        try:
-            task = task_services.task_build_import(user=ctx.user, values=values)
-        except ValidationError as exc:
-            # Bad input from Salesforce: this record fails with a clear message, the rest goes on.
-            ctx.run.failed += 1
-            ctx.pulled(
-                sf_id=record["Id"], action=EventAction.IMPORT, ok=False, message=_messages(exc)
-            )
-            continue
-        built.append((record, snapshot, task))
+        row = task_row(ctx, record, snapshot, now)
+        if not check.vouches(row):
+            error = check.full_clean_errors(row)
+            if error is not None:
+                # Bad input from Salesforce: this record fails with a clear message, the rest
+                # goes on.
+                ctx.run.failed += 1
+                ctx.pulled(
+                    sf_id=record["Id"],
+                    action=EventAction.IMPORT,
+                    ok=False,
+                    message=_messages(error),
+                )
+                continue
+        built.append((record, snapshot, row))
     return built
 
 
-def _link(ctx: RunContext, built: list[tuple], tasks) -> None:
+def _link(ctx: RunContext, built: list[tuple], task_ids) -> None:
     now = ctx.now()
-    insert_many(
+    user_id, org_id, sf_user_id = ctx.user.pk, ctx.org_id, ctx.sf_user_id
+    synced = LinkState.SYNCED.value
+    insert_rows(
+        TaskLink,
+        LINK_FIELDS,
         [
-            TaskLink(
-                task_id=task.pk,
-                user_id=ctx.user.pk,
-                org_id=ctx.org_id,
-                sf_user_id=ctx.sf_user_id,
-                sf_id=record["Id"],
-                state=LinkState.SYNCED,
-                synced_local=mapping.local_snapshot(task),
-                synced_remote=snapshot,
-                sf_system_modstamp=sf_datetime(record["SystemModstamp"]),
-                sf_last_modified=sf_datetime(record["LastModifiedDate"]),
-                last_synced_at=now,
-            )
-            for (record, snapshot, _), task in zip(built, tasks, strict=True)
-        ]
+            (task_id, user_id, org_id, sf_user_id, record["Id"], synced)
+            + (mapping.local_snapshot(row), snapshot, sf_datetime(record["SystemModstamp"]))
+            + (sf_datetime(record["LastModifiedDate"]), now)
+            for (record, snapshot, row), task_id in zip(built, task_ids, strict=True)
+        ],
+    )
+
+
+def _record(ctx: RunContext, sf_ids, task_ids) -> None:
+    """The history events of the imported tasks, as ``ctx.pulled`` would record them, written
+    as rows; the page's events recorded before them (a record that failed) are written first,
+    so the history keeps its order."""
+    if ctx.events:
+        ctx.flush()
+    ctx.save_run()
+    head = (ctx.run.pk, ctx.user.pk)
+    tail = (Direction.PULL.value, EventAction.IMPORT.value)
+    insert_rows(
+        SyncEvent,
+        EVENT_FIELDS,
+        [(*head, task_id, sf_id, *tail) for sf_id, task_id in zip(sf_ids, task_ids, strict=True)],
     )
 
 
