@@ -59,3 +59,12 @@ def stretch(base: timedelta, used: int | None, limit: int | None) -> timedelta:
     if ratio >= 0.6:
         return base * 2
     return base
+
+
+def record_usage(connection, client) -> None:
+    """Keep the org's Sforce-Limit-Info usage, org-wide, as Salesforce last reported it to this
+    client (a rep's run or the org's pull)."""
+    if client.api_max:
+        type(connection.org).objects.filter(pk=connection.org_id).update(
+            api_used=client.api_used, api_max=client.api_max, api_usage_at=timezone.now()
+        )
