@@ -123,7 +123,12 @@ class TaskLink(models.Model):
                 condition=models.Q(sf_id__isnull=False) & ~models.Q(state="retired"),
             )
         ],
-        indexes=[models.Index(fields=["user", "state"], name="link_user_state")],
+        indexes=[
+            models.Index(fields=["user", "state"], name="link_user_state"),
+            # R18: who else holds a Salesforce task (an import asks for each page it writes),
+            # found by the task, not by scanning every link of the org.
+            models.Index(fields=["org_id", "sf_id"], name="link_org_sf_id"),
+        ],
     )
 
     def __str__(self):
