@@ -12,6 +12,7 @@ from django.utils import timezone
 from tasksync.bulk import insert_many
 from tasksync.models import Direction, SyncEvent, SyncRun, SyncState
 from tasksync.services.notices import notice_record_for_events
+from tasksync.sync import budget
 from tasksync.sync.lease import LeaseLost, lease_extend
 from tasksync.sync.mapping import StatusMap
 
@@ -140,9 +141,7 @@ class RunContext:
         return moment - (self.client.skew or timedelta(0))
 
     def check_budget(self):
-        from tasksync.sync.budget import check
-
-        check(self.client)
+        budget.check(self.client)
 
     def now(self):
         return timezone.now()

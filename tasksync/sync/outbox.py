@@ -10,9 +10,11 @@ from tasksync.models import (
     OutboxState,
     ReminderTask,
     SyncState,
+    SyncTrigger,
     TaskLink,
 )
 from tasksync.signals import local_task_changed
+from tasksync.sync import jobs_api
 
 
 def _active_link(task) -> TaskLink | None:
@@ -75,13 +77,11 @@ def _reset(row):
 
 def request_push(*, user_id: int) -> bool:
     """Queue one push job for the user unless one is already waiting (coalescing bursts)."""
-    from tasksync.sync.jobs_api import enqueue_sync
-
     claimed = SyncState.objects.filter(user_id=user_id, enabled=True, push_queued=False).update(
         push_queued=True
     )
     if claimed:
-        enqueue_sync(user_id=user_id, trigger="push")
+        jobs_api.enqueue_sync(user_id=user_id, trigger=SyncTrigger.PUSH)
     else:
         # A run may be going on right now: ask it to go round once more.
         SyncState.objects.filter(user_id=user_id, enabled=True).update(rerun_requested=True)
