@@ -262,3 +262,35 @@ def test_changes_on_both_sides_converge(syncing, run, sf_emulator):
     assert live_local["Task 0"].details == "from Salesforce"
     assert live_remote["Task 2"]["Description"] == "from here"
     assert not OutboundChange.objects.filter(user=syncing).exists()
+
+
+def test_a_collection_answer_that_cannot_be_read_leaves_its_creates_in_doubt(
+    syncing, run, sf_emulator
+):
+    # R12 + R10: a 200 whose body is not a collection's list (a proxy's page): the run fails as
+    # transient, the creates stay in doubt, and are sent again once they cannot have landed.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tasksync.sync.engine import sync_user
+
+    (edited,) = _linked_tasks(syncing, run, 1)
+    services.task_update(task=_fresh(edited), details="edited")
+    new = [services.task_create(user=syncing, name=f"New {i}") for i in range(2)]
+    sf_emulator.inject_fault(
+        method="POST", path="composite/sobjects$", status=200, body=42, times=1
+    )
+    failed = sync_user(user_id=syncing.pk, trigger="push")
+    assert failed.outcome == "failed" and failed.error.startswith("Transient")
+    assert all(link_of(t).state == "creating" for t in new)
+    OutboundChange.objects.filter(user=syncing).update(not_before=None)
+    # Time passing, without moving clocks: the back-off is over, and so is any call that could
+    # still have been running in Salesforce (R10).
+    TaskLink.objects.filter(user=syncing, state="creating").update(
+        resend_after=timezone.now() - timedelta(seconds=1)
+    )
+    run("push")
+    assert len(sf_emulator.tasks(include_deleted=False)) == 3
+    assert all(link_of(t).sf_id for t in new)
+    assert sf_emulator.get_task(link_of(edited).sf_id)["Description"] == "edited"

@@ -149,13 +149,22 @@ class CompositeClient(RestClient):
 
     def _write_one_by_one(self, parts: list[tuple[str, bool, list]]) -> list[list[dict]]:
         """``write_composite`` without Composite: neighbouring parts of one kind joined into
-        collections of up to 200, each sent as its own call, the results split back per part."""
+        collections of up to 200, each sent as its own call, the results split back per part.
+        A collection's 2xx answer that is not a list is unreadable, as a top-level call's would
+        be (R12): transient, and its creates stay in doubt (R10)."""
         out: list[list[dict]] = []
         for kind, single, items, sizes in _joined(parts):
             sub = {**self._write_subrequest(kind, single, items), "referenceId": "w"}
-            results = _write_results(
-                kind, single, items, self._plain(sub, idempotent=kind != "create")
-            )
+            answer = self._plain(sub, idempotent=kind != "create")
+            if (
+                answer["httpStatusCode"] < 300
+                and not single
+                and not isinstance(answer["body"], list)
+            ):
+                raise errors.Transient(
+                    "Salesforce returned a collection answer that cannot be read."
+                )
+            results = _write_results(kind, single, items, answer)
             at = 0
             for size in sizes:
                 out.append(results[at : at + size])
