@@ -75,16 +75,6 @@ PRIVATE_POINTERS = [
 SECTION_SIGN = re.compile(r"§\s*\d")
 RFC_NEARBY = re.compile(r"RFC\s*\d+\s*$")
 
-# TEMPORARY allow-list: these modules are being rewritten by their owners right now, so their
-# citations of the notes were left for them. The lead removes each entry once its file cites the
-# public pages (the citations left are listed in the rules/comments report).
-POINTERS_ALLOWED_FOR_NOW = {
-    "tasksync/sync/pull.py",
-    "tasksync/sync/push.py",
-    "tasksync/sync/engine.py",
-    "tasksync/sync/context.py",
-}
-
 
 def _repo_text_files():
     for folder, dirs, names in os.walk(ROOT):
@@ -186,12 +176,11 @@ def test_the_pointer_check_tells_notes_from_public_citations():
 
 
 def test_no_file_points_at_the_unpublished_notes(files):
-    # This file quotes the patterns and is not scanned; neither are the allow-listed modules.
+    # This file quotes the patterns and is not scanned.
     offenders: dict[str, str] = {}
     for name, text in files:
-        if name not in POINTERS_ALLOWED_FOR_NOW:
-            for index, snippet in _private_pointers(text):
-                offenders.setdefault(f"{name}:{_line_of(text, index)}", snippet)
+        for index, snippet in _private_pointers(text):
+            offenders.setdefault(f"{name}:{_line_of(text, index)}", snippet)
     assert not offenders, (
         "Cite the public page (title and URL) instead of the unpublished notes:\n"
         + "\n".join(f"{where}: {snippet!r}" for where, snippet in offenders.items())
