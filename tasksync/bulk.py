@@ -176,10 +176,15 @@ def _value_adapter(field, connection) -> Callable[[object], object] | None:
             # What JSONField sends (json.dumps of the value) as text: SQLite stores it, COPY
             # hands it to PostgreSQL's jsonb input; None stays the field's own business.
             dumps = json.dumps
+            flat = flat_json_encoder()
 
             def json_value(value):
                 if value is None:
                     return field.get_db_prep_save(value, connection)
+                if type(value) is dict:
+                    text = flat(value)
+                    if text is not None:
+                        return text
                 return dumps(value)
 
             return json_value
@@ -189,6 +194,35 @@ def _value_adapter(field, connection) -> Callable[[object], object] | None:
     ):
         return None
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def flat_json_encoder() -> Callable[[dict], str | None]:
+    """``json.dumps`` of a dict of text and nulls (a sync snapshot) at a third of its cost:
+    each key's text is encoded once for every dict, each value by the json module's own string
+    encoder. The text is ``json.dumps``'s to the byte; None for any other dict (nested values,
+    numbers, non-text keys), which ``json.dumps`` then encodes."""
+    keys: dict = {}
+
+    def encode(value: dict) -> str | None:
+        parts = []
+        for key, item in value.items():
+            head = keys.get(key)
+            if head is None:
+                if type(key) is not str:
+                    return None
+                head = keys[key] = _json_string(key) + ": "
+            if type(item) is str:
+                parts.append(head + _json_string(item))
+            elif item is None:
+                parts.append(head + "null")
+            else:
+                return None
+        return "{" + ", ".join(parts) + "}"
+
+    return encode
+
+
+_json_string = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii)
 
 
 def _write_rows(connection, opts, fields, rows) -> list:
