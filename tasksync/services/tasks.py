@@ -9,7 +9,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from tasksync.bulk import insert_many
+from tasksync.bulk import insert_rows
 from tasksync.models import ReminderTask, TaskPriority, TaskStatus
 from tasksync.models.tasks import TaskOrigin
 from tasksync.signals import local_task_changed
@@ -117,19 +117,8 @@ def task_restore(*, task: ReminderTask) -> None:
     task.save(update_fields=["deleted_at", "modified_at"])
 
 
-def task_build_import(*, user, values: dict) -> ReminderTask:
-    """An unsaved task imported from Salesforce (R4), validated like any other; raises
-    ValidationError. The user is known to exist, so it is left out of validation (no query)."""
-    task = ReminderTask(
-        user_id=user.pk,  # the id: setting the instance costs more than the rest of the build
-        origin=TaskOrigin.SALESFORCE,
-        completed_at=timezone.now() if values["status"] == TaskStatus.COMPLETE else None,
-        **values,
-    )
-    task.full_clean(exclude=["user"], validate_unique=False)
-    return task
-
-
-def task_bulk_import(*, tasks: list[ReminderTask]) -> list[ReminderTask]:
-    """Save tasks built by ``task_build_import`` in a few statements."""
-    return insert_many(tasks)
+def task_bulk_import(*, fields, rows) -> list[int]:
+    """Save tasks imported from Salesforce (R4), given as tuples of ``fields`` values that the
+    import validated (``tasksync.sync.import_check``: ``full_clean``'s rules), in a few
+    statements, without a model instance per task; returns their ids in order."""
+    return insert_rows(ReminderTask, fields, rows)

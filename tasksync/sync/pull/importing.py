@@ -27,6 +27,7 @@ from tasksync.models import (
     TaskStatus,
 )
 from tasksync.models.tasks import TaskOrigin
+from tasksync.services import tasks as task_services
 from tasksync.sync import mapping
 from tasksync.sync.context import RunContext
 from tasksync.sync.import_check import RowCheck
@@ -61,7 +62,8 @@ class TaskRow(NamedTuple):
 
 @functools.cache
 def task_check() -> RowCheck:
-    """``task_build_import``'s validation (``full_clean`` without the user and uniqueness)."""
+    """An imported task's validation: ``full_clean`` without the user (known to exist) and
+    without uniqueness (a task has no unique field): no query."""
     return RowCheck(ReminderTask, TaskRow._fields, exclude=["user"])
 
 
@@ -77,7 +79,9 @@ def import_records(ctx: RunContext, records: list[dict]) -> None:
     built = _build(ctx, records)
     if not built:
         return
-    task_ids = insert_rows(ReminderTask, TaskRow._fields, [row for _, _, row in built])
+    task_ids = task_services.task_bulk_import(
+        fields=TaskRow._fields, rows=[row for _, _, row in built]
+    )
     _link(ctx, built, task_ids)
     _record(ctx, [record["Id"] for record, _, _ in built], task_ids)
     ctx.run.pulled += len(task_ids)
