@@ -12,15 +12,16 @@ from tasksync.models import PauseReason, SyncPhase, SyncState
 from tasksync.sync import budget
 
 
-def poll_interval(state: SyncState) -> timedelta:
+def poll_interval(state: SyncState, *, org=None) -> timedelta:
     """R5 poll interval, stretched as the org nears its API budget share (R13); while the org's
-    change stream is healthy, only a safety net (R19)."""
+    change stream is healthy, only a safety net (R19). ``org``: the state's org if the caller
+    has read it (a run reads it with its connection), else it is read here."""
     from tasksync.sync.stream import stream_is_healthy
 
     base = timedelta(seconds=settings.SYNC_POLL_SECONDS)
     if stream_is_healthy(state.org_id):
         base = max(base, timedelta(seconds=settings.SYNC_STREAM_SAFETY_POLL_SECONDS))
-    org = org_for(state)
+    org = org if org is not None else org_for(state)
     return budget.stretch(base, org.api_used, org.api_max) if org else base
 
 

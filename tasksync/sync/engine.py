@@ -10,6 +10,7 @@ import functools
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.salesforce import errors
@@ -31,22 +32,25 @@ MAX_ROUNDS = 3
 def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | None:
     """Run one cycle: pull, then push, while holding the user's lease. Never raises for Salesforce
     trouble: it is classified, recorded on the run and the user's state, and reacted to."""
-    state = SyncState.objects.select_related("user").filter(user_id=user_id).first()
-    if state is None or _held(state, trigger):
-        return None
-    owner = lease_acquire(user_id=user_id)
+    # Claimed only when the state may run (``_held``'s rule as a filter), so a run's first
+    # statement is its claim; the state, user, connection and org are then read in one query.
+    owner = lease_acquire(user_id=user_id, only=_runnable(trigger))
     if owner is None:
+        state = SyncState.objects.filter(user_id=user_id).first()
+        if state is None or _held(state, trigger):
+            return None
         # Another worker is syncing this user: it will go round once more for us.
         SyncState.objects.filter(pk=state.pk).update(rerun_requested=True, push_queued=False)
         return None
-    state.refresh_from_db()
-    if _waits_for_budget(state, owner, trigger):
+    state = SyncState.objects.select_related(_WITH_CONNECTION).get(user_id=user_id)
+    connection = _stored_connection(state)
+    if _waits_for_budget(state, owner, trigger, _org_of(state, connection)):
         return None
     # Saved when it first has something to hold, else at the end (RunContext.save_run).
     run = SyncRun(user=state.user, trigger=trigger, started_at=timezone.now())
     ctx = None
     try:
-        ctx = _context(state, run, owner)
+        ctx = _context(state, run, owner, connection)
         _cycle(ctx, resync=trigger == SyncTrigger.RESYNC)
         _succeeded(ctx)
     except Exception as problem:
@@ -73,11 +77,20 @@ def _held(state: SyncState, trigger: str) -> bool:
     return False
 
 
-def _waits_for_budget(state: SyncState, owner: str, trigger: str) -> bool:
+def _runnable(trigger: str) -> Q:
+    """``_held``'s rule as a filter: the states a run of ``trigger`` may claim."""
+    runnable = Q(enabled=True)
+    if trigger not in (SyncTrigger.RESYNC, SyncTrigger.MANUAL):
+        runnable &= ~Q(phase=SyncPhase.PAUSED) | Q(pause_reason=PauseReason.OVER_LIMIT)
+    if trigger != SyncTrigger.RESYNC:
+        runnable &= ~Q(phase=SyncPhase.PAUSED, pause_reason=PauseReason.STAFF)
+    return runnable
+
+
+def _waits_for_budget(state: SyncState, owner: str, trigger: str, org) -> bool:
     """R12/R13: at the share, or after REQUEST_LIMIT_EXCEEDED, nothing calls the org (polls,
     pushes, a rep's "Sync now", a manual run) until the budget can have recovered; only staff
     force a probe (a resync). True (the lease released, the org paused) when this run waits."""
-    org = org_for(state)
     if not budget.org_must_wait(org) or trigger == SyncTrigger.RESYNC:
         return False
     lease_release(user_id=state.user_id, owner=owner)
@@ -85,8 +98,8 @@ def _waits_for_budget(state: SyncState, owner: str, trigger: str) -> bool:
     return True
 
 
-def _context(state: SyncState, run: SyncRun, owner: str) -> RunContext:
-    connection = _connection(state)
+def _context(state: SyncState, run: SyncRun, owner: str, connection) -> RunContext:
+    connection = _usable(connection)
     return RunContext(
         user=state.user,
         state=state,
@@ -174,15 +187,36 @@ def _rerun_if_asked(user_id: int) -> None:
         enqueue_sync(user_id=user_id, trigger=SyncTrigger.PUSH)
 
 
-def _connection(state: SyncState):
-    from accounts.models import SalesforceConnection
+# What a run reads with the user's state, in the query after its claim.
+_WITH_CONNECTION = "user__salesforce_connection__org"
 
-    connection = (
-        SalesforceConnection.objects.select_related("org").filter(user_id=state.user_id).first()
-    )
+
+def _connection(state: SyncState):
+    """The user's Salesforce connection, usable (else NeedsReconnect)."""
+    return _usable(_stored_connection(state))
+
+
+def _usable(connection):
     if connection is None or not connection.is_usable:
         raise errors.NeedsReconnect("Salesforce is not connected.")
     return connection
+
+
+def _stored_connection(state: SyncState):
+    """The user's Salesforce connection (with its org), read with the state; None if none."""
+    from accounts.models import SalesforceConnection
+
+    try:
+        return state.user.salesforce_connection
+    except SalesforceConnection.DoesNotExist:
+        return None
+
+
+def _org_of(state: SyncState, connection):
+    """The org the state syncs with: the connection's, already read, when it is the same one."""
+    if connection is not None and state.org_id and connection.org.org_id == state.org_id:
+        return connection.org
+    return org_for(state)
 
 
 def _cycle(ctx: RunContext, *, resync: bool) -> None:
@@ -259,7 +293,7 @@ def _succeeded(ctx: RunContext) -> None:
         phase=state.phase,
         pause_reason=state.pause_reason,
         message="",
-        next_poll_at=run.started_at + poll_interval(state),
+        next_poll_at=run.started_at + poll_interval(state, org=_org_of(state, ctx.connection)),
     )
 
 

@@ -15,11 +15,14 @@ from django.utils import timezone
 from tasksync.models import SyncState
 
 
-def lease_acquire(*, user_id: int) -> str | None:
+def lease_acquire(*, user_id: int, only: Q | None = None) -> str | None:
+    """The lease's owner token, or None when another run holds it (or the state does not match
+    ``only``: a run claims only a state it may run for, in the same UPDATE)."""
     now = timezone.now()
     owner = uuid.uuid4().hex
     claimed = (
         SyncState.objects.filter(user_id=user_id)
+        .filter(only if only is not None else Q())
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .update(
             lease_owner=owner,

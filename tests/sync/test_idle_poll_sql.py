@@ -1,0 +1,66 @@
+"""An idle poll's SQL (issue 16, B3): the lease's claim is its first statement and claims only a
+state the run may sync (the same rule as the engine's hold check); the user's state, account,
+Salesforce connection and org are then read in one query, and no row is read twice."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tasksync.models import PauseReason, SyncPhase, SyncState, SyncTrigger
+from tests.factories import UserFactory
+
+
+@pytest.mark.django_db
+def test_the_claim_takes_exactly_the_states_the_hold_check_lets_run():
+    # R3, R12, R14: a held state (sync off, paused for a reconnect or by staff) is never claimed,
+    # whatever the trigger; over the API limit it is (the run waits for the budget itself).
+    from tasksync.sync.engine import _held, _runnable
+    from tasksync.sync.lease import lease_acquire, lease_release
+
+    user = UserFactory()
+    state = SyncState.objects.create(user=user)
+    combos = itertools.product(
+        (True, False), SyncPhase.values, PauseReason.values, SyncTrigger.values
+    )
+    for enabled, phase, reason, trigger in combos:
+        SyncState.objects.filter(pk=state.pk).update(
+            enabled=enabled, phase=phase, pause_reason=reason, lease_owner="", lease_until=None
+        )
+        state.refresh_from_db()
+        owner = lease_acquire(user_id=user.pk, only=_runnable(trigger))
+        assert bool(owner) is not _held(state, trigger), (enabled, phase, reason, trigger)
+        if owner:
+            lease_release(user_id=user.pk, owner=owner)
+
+
+def test_an_idle_poll_reads_each_row_once_after_its_claim(syncing, run, sf_emulator):
+    # The claim, one read of state + user + connection + org, the org feed (R19), the in-doubt
+    # creates (R10), the outbox, the rerun flag after the push, the stream's health (R19), the
+    # bookkeeping transaction (BEGIN, 3 writes, COMMIT) and the rerun flag after the release.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    run()  # settle
+    sf_emulator.reset_api_calls()
+    with CaptureQueriesContext(connection) as captured:
+        result = run()
+    assert sf_emulator.api_calls() == {"queryAll": 1}
+    assert (result.pulled, result.pushed) == (0, 0)
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert statements[0].startswith('UPDATE "tasksync_syncstate" SET "lease_owner"'), statements
+    read = statements[1]
+    assert read.startswith("SELECT") and all(
+        table in read
+        for table in (
+            "tasksync_syncstate",
+            "accounts_user",
+            "accounts_salesforceconnection",
+            "accounts_salesforceorg",
+        )
+    ), read
+    later_reads = [s for s in statements[2:] if s.startswith("SELECT")]
+    for table in ("accounts_user", "accounts_salesforceconnection", "accounts_salesforceorg"):
+        assert not any(f'FROM "{table}"' in s for s in later_reads), (table, statements)
+    assert len(statements) == 13, statements
