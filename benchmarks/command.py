@@ -84,6 +84,18 @@ class Command(BaseCommand):
             "delete log as plain calls, one each (B1's and B2's targets without Composite).",
         )
         parser.add_argument(
+            "--broker",
+            default="orm",
+            help="B4: django-q2's broker, orm (the database) or redis, or both (orm,redis): one "
+            "round per broker and worker count (default orm).",
+        )
+        parser.add_argument(
+            "--redis-url",
+            default=fleet.DEFAULT_REDIS_URL,
+            help=f"B4 with --broker redis: the Redis its workers share (default "
+            f"{fleet.DEFAULT_REDIS_URL}; its queue must be empty).",
+        )
+        parser.add_argument(
             "--fleet-users",
             type=int,
             help=f"B4's fleet size (default {fleet.FLEET_USERS:,}; "
@@ -104,6 +116,8 @@ class Command(BaseCommand):
         fleet_workers="2",
         svg_path=None,
         no_composite=False,
+        broker="orm",
+        redis_url=fleet.DEFAULT_REDIS_URL,
         **options,
     ):
         wanted = None
@@ -134,6 +148,9 @@ class Command(BaseCommand):
             worker_counts = []
         if not worker_counts or min(worker_counts) < 1:
             raise CommandError("--fleet-workers takes positive numbers, e.g. 1,2,4")
+        brokers = [b.strip() for b in str(broker).split(",") if b.strip()]
+        if not brokers or not set(brokers) <= set(fleet.BROKERS):
+            raise CommandError(f"--broker takes {', '.join(fleet.BROKERS)} (or both, orm,redis)")
         verbose = options.get("verbosity", 1) >= 1
 
         def log(message):
@@ -154,14 +171,25 @@ class Command(BaseCommand):
             if fleet_wanted:
                 # First: it needs a database where nobody syncs yet; it turns its fleet off after.
                 rounds = []
-                for workers in worker_counts:
-                    log(f"B4 fleet of {fleet_users:,} users with {workers} worker processes…")
-                    try:
-                        rounds.append(
-                            fleet.b4_fleet(handle, users=fleet_users, clusters=workers, log=log)
+                for kind in brokers:
+                    for workers in worker_counts:
+                        log(
+                            f"B4 fleet of {fleet_users:,} users with {workers} worker processes "
+                            f"({kind} broker)…"
                         )
-                    except fleet.FleetRefused as refused:
-                        raise CommandError(str(refused)) from refused
+                        try:
+                            rounds.append(
+                                fleet.b4_fleet(
+                                    handle,
+                                    users=fleet_users,
+                                    clusters=workers,
+                                    broker=kind,
+                                    redis_url=redis_url,
+                                    log=log,
+                                )
+                            )
+                        except fleet.FleetRefused as refused:
+                            raise CommandError(str(refused)) from refused
             if rest is None or rest:
                 results = scenarios.run_all(
                     handle, quick=quick, only=rest, log=log, repeats=repeats
@@ -351,7 +379,7 @@ def _b5_admin_rows(b5_admin: dict):
 
 def _b4_rows(b4: dict):
     users = b4["users"]
-    name = f"B4 fleet, {users:,} users, {b4['worker_processes']} workers"
+    name = f"B4 fleet, {users:,} users, {b4['worker_processes']} workers, {b4.get('broker', 'orm')}"
     everyone = "ok" if b4["users_polled_once"] == users else "MISSED"
     yield name, "users polled exactly once", f"{b4['users_polled_once']:,}", f"{users:,}", everyone
     yield name, "users per second", f"{b4['users_per_second']}", "", ""
@@ -390,6 +418,14 @@ def _b4_rows(b4: dict):
         "",
         "",
     )
+    if b4.get("workers_cpu_ms_per_user") is not None:
+        yield (
+            name,
+            "CPU per user: worker processes / this one (emulator, dispatcher)",
+            f"{b4['workers_cpu_ms_per_user']} / {b4['harness_cpu_ms_per_user']} ms",
+            "",
+            "",
+        )
     yield name, "API calls (round)", f"{b4['api_calls']:,}", "", ""
     yield (
         name,

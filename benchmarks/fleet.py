@@ -12,6 +12,10 @@ until both have run a job. Every fleet user is then made due, the dispatcher
 (the database), and the workers run the polls. Figures come from the SyncRun rows and the
 emulator's call counter. PostgreSQL only: SQLite serialises every writer, so two workers on it
 would measure the lock.
+
+The broker is django-q2's ORM broker (the database) or Redis (``broker="redis"``: the workers
+get ``REDIS_URL``, as a deployment sets it, and this process queues into the same list); the
+results are django-q2's database rows either way.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ CHANGED_EDITS = 2  # …two of its Tasks edited (description)…
 CHANGED_NEW = 1  # …and one new Task
 IDLE_CALL_TARGET = 2  # R13: an idle cycle costs at most 2 calls (as B3)
 WARM_UP_GROUP = "b4-warm-up"
+BROKERS = ("orm", "redis")
+# B4's own Redis database by default: a round refuses a list that already holds jobs.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class FleetRefused(RuntimeError):
@@ -47,7 +54,12 @@ class FleetRefused(RuntimeError):
 
 
 def worker_pid(seconds: float = 0.2) -> int:
-    """A warm-up job: which worker process ran it (B4 waits until every cluster has run one)."""
+    """A warm-up job: which worker process ran it (B4 waits until every cluster has run one).
+    It imports what a poll run imports, so the round's first runs do not pay for it (boot)."""
+    import tasksync.jobs  # noqa: F401
+    import tasksync.sync.engine  # noqa: F401
+    import tasksync.sync.stream  # noqa: F401
+
     time.sleep(seconds)
     return os.getpid()
 
@@ -102,19 +114,51 @@ def _set_up(handle, users: int, log) -> dict:
     }
 
 
+def _queue_empty() -> bool:
+    """No job waiting in the broker (with the ORM broker, none being run either)."""
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    if Conf.ORM:
+        return not OrmQ.objects.exists()
+    return not get_broker().queue_size()
+
+
+@contextlib.contextmanager
+def _broker(kind: str, redis_url: str):
+    """This process queues into the round's broker (the workers are told through their
+    environment, ``_worker_env``)."""
+    from django_q.conf import Conf
+
+    if kind == "orm":
+        with mock.patch.multiple(Conf, ORM="default"):
+            yield
+        return
+    with mock.patch.multiple(Conf, ORM=None, REDIS=redis_url):
+        yield
+
+
+def _worker_env(kind: str, redis_url: str) -> dict:
+    return {"REDIS_URL": redis_url if kind == "redis" else ""}
+
+
 def _wait_for_workers(clusters: int, timeout: float) -> dict:
     """Until each cluster's worker has run a warm-up job (distinct process ids): boot time is
-    then behind us. Jobs take a moment each so that one cluster cannot drain them all."""
-    from django_q.models import OrmQ, Task
+    then behind us. Jobs take a moment each so that one cluster cannot drain them all. Their
+    results are kept whatever ``save_limit`` says (``save=True``): they are how we know."""
+    from django_q.models import Task
     from django_q.tasks import async_task
 
     started = time.perf_counter()
     deadline = time.monotonic() + timeout
     pids: set[int] = set()
     while time.monotonic() < deadline:
-        if not OrmQ.objects.exists():
+        if _queue_empty():
             for _ in range(clusters):
-                async_task("benchmarks.fleet.worker_pid", 0.3, group=WARM_UP_GROUP, sync=False)
+                async_task(
+                    "benchmarks.fleet.worker_pid", 0.3, group=WARM_UP_GROUP, sync=False, save=True
+                )
         pids = set(Task.objects.filter(group=WARM_UP_GROUP).values_list("result", flat=True))
         if len(pids) >= clusters:
             break
@@ -122,7 +166,7 @@ def _wait_for_workers(clusters: int, timeout: float) -> dict:
     else:
         raise RuntimeError(f"B4: only {len(pids)} of {clusters} worker clusters came up")
     # Let the last warm-up jobs finish: the round starts on an empty queue.
-    live._wait(lambda: not OrmQ.objects.exists(), timeout=30, step=0.1)
+    live._wait(_queue_empty, timeout=30, step=0.1)
     return {"worker_pids": sorted(pids), "boot_seconds": time.perf_counter() - started}
 
 
@@ -151,6 +195,29 @@ def _overlaps(runs) -> int:
     return count
 
 
+def _cpu_seconds(root_pids) -> float | None:
+    """CPU time (user + system) of these processes and all their descendants, from /proc (Linux;
+    None elsewhere). On a shared machine wall time is the others' load too; CPU time is ours."""
+    try:
+        stats = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError):
+                    with open(f"/proc/{entry}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except OSError:
+        return None
+    wanted, frontier = set(root_pids), list(root_pids)
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, _) in stats.items():
+            if ppid == parent and pid not in wanted:
+                wanted.add(pid)
+                frontier.append(pid)
+    return sum(stats[pid][1] for pid in wanted if pid in stats) / os.sysconf("SC_CLK_TCK")
+
+
 def _quantile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -158,19 +225,33 @@ def _quantile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def b4_fleet(handle, *, users: int, clusters: int = WORKER_PROCESSES, log=print) -> dict:
-    """One poll round of ``users`` users with ``clusters`` single-worker qcluster processes."""
+def b4_fleet(
+    handle,
+    *,
+    users: int,
+    clusters: int = WORKER_PROCESSES,
+    broker: str = "orm",
+    redis_url: str | None = None,
+    log=print,
+) -> dict:
+    """One poll round of ``users`` users with ``clusters`` single-worker qcluster processes,
+    through django-q2's ORM broker or Redis (``broker``)."""
     from django_q.models import OrmQ
 
     from tasksync.models import SyncRun, SyncState
     from tasksync.sync.dispatch import dispatch_due_polls
 
+    if broker not in BROKERS:
+        raise FleetRefused(f"B4's broker is one of {', '.join(BROKERS)}")
+    redis_url = redis_url or DEFAULT_REDIS_URL
     if connection.vendor != "postgresql":
         raise FleetRefused("B4 runs on PostgreSQL only: pass --database-url postgres://…")
-    if SyncState.objects.filter(enabled=True).exists() or OrmQ.objects.exists():
+    with _broker(broker, redis_url):
+        queued_before = not _queue_empty()
+    if SyncState.objects.filter(enabled=True).exists() or OrmQ.objects.exists() or queued_before:
         raise FleetRefused(
             "B4 needs a database where nobody syncs yet and no job is queued (the dispatcher "
-            "would queue everyone): use a fresh throwaway database"
+            "would queue everyone): use a fresh throwaway database (and an empty Redis list)"
         )
     handle.set_api_limit(max=100_000_000, used=0)
     log(f"B4 set-up: {users} users, each connected, first sync and one poll in-process…")
@@ -181,6 +262,7 @@ def b4_fleet(handle, *, users: int, clusters: int = WORKER_PROCESSES, log=print)
         "users": users,
         "worker_processes": clusters,
         "workers_per_process": 1,
+        "broker": broker,
         "tasks_per_user": TASKS_PER_USER,
         "changed_users": len(changed),
         "changed_records_per_user": CHANGED_EDITS + CHANGED_NEW,
@@ -197,14 +279,22 @@ def b4_fleet(handle, *, users: int, clusters: int = WORKER_PROCESSES, log=print)
     try:
         with (
             live.workers(
-                handle, clusters=clusters, per_cluster=1, poll_seconds=60, scheduler=False
-            ),
+                handle,
+                clusters=clusters,
+                per_cluster=1,
+                poll_seconds=60,
+                scheduler=False,
+                env=_worker_env(broker, redis_url),
+            ) as procs,
             live.jobs_to_broker(),
+            _broker(broker, redis_url),
             _quiet("django-q"),
         ):
             log(f"B4: starting {clusters} qcluster processes, waiting until both run jobs…")
             out.update(_wait_for_workers(clusters, timeout=120))
             handle.reset_api_calls()
+            pids = [proc.pid for proc in procs]
+            cpu_before = (_cpu_seconds(pids), time.process_time())
             round_start = timezone.now()
             SyncState.objects.filter(user_id__in=fleet).update(
                 next_poll_at=round_start - timedelta(seconds=1)
@@ -224,12 +314,11 @@ def b4_fleet(handle, *, users: int, clusters: int = WORKER_PROCESSES, log=print)
                 user_id__in=fleet, trigger="poll", started_at__gte=round_start
             )
             all_done = live._wait(
-                lambda: (
-                    polls.exclude(finished_at=None).count() >= users and not OrmQ.objects.exists()
-                ),
+                lambda: polls.exclude(finished_at=None).count() >= users and _queue_empty(),
                 timeout=120 + 2 * users,
-                step=0.5,
+                step=1.0,
             )
+            cpu_after = (_cpu_seconds(pids), time.process_time())
             calls, by_kind = handle.api_call_total(), handle.api_calls()
     finally:
         # Later benchmarks (B6 runs the scheduler) must not poll the fleet.
@@ -262,6 +351,14 @@ def b4_fleet(handle, *, users: int, clusters: int = WORKER_PROCESSES, log=print)
             ),
             "run_median_ms": round(statistics.median(durations) * 1000) if durations else None,
             "run_p95_ms": round(_quantile(durations, 0.95) * 1000) if durations else None,
+            # CPU per poll: the worker processes (django-q2's pusher, workers and monitor), and
+            # this process (the emulator answering the calls, the dispatcher, the wait).
+            "workers_cpu_ms_per_user": (
+                round((cpu_after[0] - cpu_before[0]) * 1000 / users, 1)
+                if cpu_before[0] is not None and cpu_after[0] is not None
+                else None
+            ),
+            "harness_cpu_ms_per_user": round((cpu_after[1] - cpu_before[1]) * 1000 / users, 1),
             "api_calls": calls,
             "api_calls_by_kind": by_kind,
             "api_calls_engine": sum(r.api_calls for r in runs),

@@ -41,8 +41,12 @@ def database_url() -> str:
 
 
 @contextlib.contextmanager
-def workers(handle, *, clusters: int, per_cluster: int, poll_seconds: int, scheduler: bool):
-    """Real qcluster processes on the throwaway database, pointed at the emulator."""
+def workers(
+    handle, *, clusters: int, per_cluster: int, poll_seconds: int, scheduler: bool, env=None
+):
+    """Real qcluster processes on the throwaway database, pointed at the emulator; ``env`` adds
+    to (or overrides) their environment (B4: ``REDIS_URL`` for the Redis broker)."""
+    extra = env or {}
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "tasksync.settings"),
@@ -62,6 +66,7 @@ def workers(handle, *, clusters: int, per_cluster: int, poll_seconds: int, sched
         "SALESFORCE_CLIENT_SECRET": handle.demo.client_secret,
         "SALESFORCE_CA_BUNDLE": handle.ca_bundle,
         "SECURE_SSL_REDIRECT": "false",
+        **extra,
     }
     procs = [
         subprocess.Popen(
