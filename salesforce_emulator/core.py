@@ -42,6 +42,7 @@ class Emulator:
         self.faults = Faults()
         self.network = NetworkModel()
         self._calls: Counter[str] = Counter()
+        self._reads: Counter[str] = Counter()  # records a query returned, by its field list
         self._calls_lock = threading.Lock()
         self._busy = threading.Condition()  # Salesforce calls being handled (wait_until_idle)
         self._handling = 0
@@ -62,6 +63,7 @@ class Emulator:
         self.network.set(0, 0)
         with self._calls_lock:
             self._calls.clear()
+            self._reads.clear()
             self._cursors.clear()
         with self.store.tx():
             self.store.wipe()
@@ -92,6 +94,15 @@ class Emulator:
     def reset_api_calls(self) -> None:
         with self._calls_lock:
             self._calls.clear()
+            self._reads.clear()
+
+    def count_read(self, fields: list[str], n: int) -> None:
+        with self._calls_lock:
+            self._reads[", ".join(fields)] += n
+
+    def records_read(self) -> dict[str, int]:
+        with self._calls_lock:
+            return dict(self._reads)
 
     def new_locator(self, cursor: dict) -> str:
         locator = ids.new_id(ids.QUERY_LOCATOR_PREFIX)

@@ -86,6 +86,7 @@ def _page(emu: Emulator, cursor: dict, offset: int, version: str) -> Response:
         # An absolute path: simple-salesforce's query_more prefixes https://host.
         body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{offset + batch}"
     body["records"] = [render_row(r, cursor["fields"], cursor["sobject"], version) for r in chunk]
+    emu.count_read(cursor["fields"], len(chunk))
     return Response.json(body)
 
 

@@ -104,6 +104,11 @@ class Control(FaultsMixin, OrgsMixin, TokensMixin, TasksMixin, RelatedMixin):
     def reset_api_calls(self) -> None:
         self.emu.reset_api_calls()
 
+    def records_read(self) -> dict[str, int]:
+        """Records the queries returned since the last reset, by the query's field list (what
+        a client read in full, and what as ids only)."""
+        return self.emu.records_read()
+
     def set_api_limit(
         self,
         max: int,

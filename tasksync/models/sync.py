@@ -44,6 +44,9 @@ class SyncState(models.Model):
     watermark = models.DateTimeField(_("pull watermark"), null=True, blank=True)
     # Cursor of sobjects/Task/deleted/ (latestDateCovered of the last call).
     deleted_watermark = models.DateTimeField(_("deletions watermark"), null=True, blank=True)
+    # The last read that brought many records in full: while the cursor is before it, the
+    # overlap holds them and polls read it as ids and stamps (sync.pull.overlap).
+    busy_read_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
     next_poll_at = models.DateTimeField(_("next poll"), null=True, blank=True, db_index=True)
     progress_done = models.PositiveIntegerField(default=0)

@@ -56,6 +56,7 @@ def _exercise_clock_and_orgs(h):
     assert apps["callback_urls"] == ["http://127.0.0.1:1/cb", "http://127.0.0.1:2/cb"]
     assert h.api_calls() == {} and h.api_call_total() == 0
     h.reset_api_calls()
+    assert h.records_read() == {}
 
 
 def _exercise_picklists(h):

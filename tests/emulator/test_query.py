@@ -131,6 +131,17 @@ def test_it_pages_2500_rows_in_two_batches(sf, sf_emulator):
     assert sf_emulator.api_calls() == {"query": 2, "queryMore": 2}
 
 
+def test_it_counts_the_records_each_field_list_returned(sf, sf_emulator):
+    # A test control, not Salesforce's: what a client read in full and what as ids only.
+    sf_emulator.create_tasks([{"Subject": f"t{i:04d}"} for i in range(2500)])
+    sf_emulator.reset_api_calls()
+    assert len(list(sf.query_all_iter("SELECT Id, Subject FROM Task"))) == 2500
+    sf.query("SELECT Id FROM Task WHERE Subject = 't0001'")
+    assert sf_emulator.records_read() == {"Id, Subject": 2500, "Id": 1}
+    sf_emulator.reset_api_calls()
+    assert sf_emulator.records_read() == {}
+
+
 def test_it_honours_the_batch_size_header(sf, sf_emulator):
     sf_emulator.create_tasks([{"Subject": "x"}] * 450)
     headers = {"Sforce-Query-Options": "batchSize=200"}

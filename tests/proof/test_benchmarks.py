@@ -43,7 +43,10 @@ def test_it_pushes_up_to_1000_records_in_one_call_after_the_pull(figures, step):
     n = QUICK_SIZES["push"]
     assert (b2["done"], b2["failed"]) == (n, 0)
     assert b2["api_calls"] == push_call_target(n) == 2, b2["api_calls_by_kind"]
-    assert b2["api_calls_by_kind"] == {"queryAll": 1, "composite": 1}
+    # The deletes step's pull comes after the edits step read the creates back (a busy read
+    # still in the overlap), so it reads the overlap as stamps in a Composite call of its own.
+    expected = {"composite": 2} if step == "deletes" else {"queryAll": 1, "composite": 1}
+    assert b2["api_calls_by_kind"] == expected
     assert set(b2["api_calls_all"]) == {2} and set(b2["done_all"]) == {n}
     assert b2["raw_ok"] == n
     print(f"B2 {step} ratio to raw collection calls:", round(b2["ratio_to_raw"], 2))

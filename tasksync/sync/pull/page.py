@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from accounts.salesforce.client import sf_datetime
+from tasksync.bulk import update_many
 from tasksync.models import LinkState, ReminderTask, TaskLink
 from tasksync.sync import decide, mapping
 from tasksync.sync.context import RunContext
+from tasksync.sync.decide import PullAction
 from tasksync.sync.pull.apply import apply_plan, lock_local_state, pair_of
 from tasksync.sync.pull.importing import import_records
 from tasksync.sync.pull.in_doubt import match_in_doubt
@@ -27,10 +29,14 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
     for _, link in work:
         link.task = tasks[link.task_id]
     times = records_by_id(records)
+    acted = set()
     for remote, link in work:
         row = outbox.get(link.task_id)
         plan = decide.pulled(remote, pair_of(ctx, link, row), me=me, statuses=ctx.statuses)
         apply_plan(ctx, link, row, plan, record_times=times)
+        if plan.action != PullAction.SKIP:
+            acted.add(link.sf_id)
+    _note_stamps(records, links, acted=acted)
     refresh_related(records, {**links, **recovered})
     known = links.keys() | recovered.keys()
     to_import = [
@@ -69,6 +75,22 @@ def _changed(remotes, links, *, me) -> list[tuple]:
             me=me,
         )
     ]
+
+
+def _note_stamps(records, links, *, acted) -> None:
+    """The links of records that changed nothing (quiet, or decided to be skipped) remember the
+    SystemModstamp they were read at, so the next poll's overlap reads them as a stamp, not in
+    full (pull.overlap). The plans that acted saved the link with its stamp themselves."""
+    stale = []
+    for record in records:
+        link = links.get(record["Id"])
+        stamp = sf_datetime(record.get("SystemModstamp"))
+        if link is None or record["Id"] in acted or stamp is None:
+            continue
+        if link.sf_system_modstamp != stamp:
+            link.sf_system_modstamp = stamp
+            stale.append(link)
+    update_many(stale, ["sf_system_modstamp"])
 
 
 def refresh_related(records, links) -> None:

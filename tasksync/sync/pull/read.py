@@ -8,16 +8,18 @@ from datetime import timedelta
 from django.db import transaction
 
 from tasksync.sync.context import RunContext
+from tasksync.sync.pull import overlap
 from tasksync.sync.pull.importing import import_query
 from tasksync.sync.pull.in_doubt import in_doubt_creates
 from tasksync.sync.pull.page import apply_page
 from tasksync.sync.pull.query import changes_query
 
-# The pull cursor trails the time a read started by this much: a record committed late by a long
+# The pull cursor trails the time a read started by OVERLAP: a record committed late by a long
 # transaction carries an earlier SystemModstamp, and is still read next time (the getUpdated docs'
 # "latestDateCovered" caveat). Records sharing a timestamp are all read: the bound is inclusive.
-# After a quiet period of this length an idle cycle reads nothing again (R9).
-OVERLAP = timedelta(minutes=2)
+# After a quiet period of this length an idle cycle reads nothing again (R9). The overlap itself
+# is read as ids and stamps (pull.overlap).
+OVERLAP = overlap.OVERLAP
 FIRST_SYNC_WINDOW = timedelta(hours=24)  # R4
 
 
@@ -40,12 +42,14 @@ def pull(
     Pages are chained through Composite, five a call (an import of 10,000 tasks is one or two
     calls), the next call on the wire while this one's pages are written. ``extras`` (the delete
     log, the TaskStatus picklist) ride in the first call; ``on_first(results)`` gets their
-    answers before any page is applied, and so does the caller, as the return value. An idle
-    poll with no extras is one plain query.
+    answers before any page is applied, and so does the caller, as the return value. After a
+    busy read, polls read the cursor's overlap as ids and stamps in the same call (pull.overlap).
     """
     importing = import_window_start is not None
-    soql, include_deleted = _query(ctx, import_window_start)
+    soql, include_deleted, seen = _query(ctx, import_window_start)
     in_doubt = in_doubt_creates(ctx)
+    if seen is not None:
+        extras, heavy_extras = (*extras, seen), heavy_extras + 1
     calls = ctx.client.iter_chained(
         soql,
         include_deleted=include_deleted,
@@ -54,18 +58,31 @@ def pull(
         chain_first=importing,
         before_next=ctx.check_budget,  # R13: the next page can wait for the budget
     )
-    read_at, answers = _apply_calls(ctx, calls, in_doubt, importing=importing, on_first=on_first)
-    _move_cursor(ctx, read_at)
+    read_at, answers, full = _apply_calls(ctx, calls, in_doubt, importing, on_first)
+    if seen is not None:
+        full += _read_again(ctx, answers.get(overlap.SEEN), in_doubt, read_at)
+    _move_cursor(ctx, read_at, full)
     ctx.in_doubt_checked = True
     return answers
 
 
-def _apply_calls(ctx: RunContext, calls, in_doubt, *, importing: bool, on_first):
+def _read_again(ctx: RunContext, seen_answer, in_doubt, read_at) -> int:
+    """What changed in the overlap, read again by id and applied. After the newer pages: it is
+    read later, so never older than what they brought."""
+    full = 0
+    for page in overlap.pages_to_read_again(ctx, seen_answer):
+        _apply_read_page(ctx, page, in_doubt, importing=False, first=False)
+        full += overlap.in_next_overlap(page, read_at)
+    return full
+
+
+def _apply_calls(ctx: RunContext, calls, in_doubt, importing: bool, on_first):
     """Each chained call's pages applied as they come; returns when the first call was answered
-    (None if nothing was read) and the extras' answers."""
+    (None if nothing was read), the extras' answers and how many records it read in full that
+    the next poll's overlap holds."""
     read_at = None
     answers: dict = {}
-    first_page = True
+    first_page, full = True, 0
     for chained in calls:
         if read_at is None:
             read_at = chained.answered_at or ctx.sf_now()
@@ -74,16 +91,22 @@ def _apply_calls(ctx: RunContext, calls, in_doubt, *, importing: bool, on_first)
                 on_first(answers)
         for page in chained.pages:
             _apply_read_page(ctx, page, in_doubt, importing=importing, first=first_page)
+            full += overlap.in_next_overlap(page, read_at)
             first_page = False
-    return read_at, answers
+    return read_at, answers, full
 
 
-def _query(ctx: RunContext, import_window_start) -> tuple[str, bool]:
-    """The SOQL to read and whether it reads the recycle bin too (queryAll)."""
+def _query(ctx: RunContext, import_window_start) -> tuple[str, bool, dict | None]:
+    """The SOQL to read, whether it reads the recycle bin too (queryAll), and the overlap's
+    subrequest of ids and stamps when the overlap is read apart (pull.overlap)."""
     if import_window_start is not None:
-        return import_query(ctx, import_window_start), False
-    since = ctx.state.watermark or ctx.sf_now() - FIRST_SYNC_WINDOW
-    return changes_query(ctx, since), True
+        return import_query(ctx, import_window_start), False, None
+    split = overlap.split_at(ctx)
+    if split is None:
+        since = ctx.state.watermark or ctx.sf_now() - FIRST_SYNC_WINDOW
+        return changes_query(ctx, since), True, None
+    seen = overlap.seen_subrequest(ctx, ctx.state.watermark, split)
+    return changes_query(ctx, split), True, seen
 
 
 def _apply_read_page(ctx: RunContext, page: dict, in_doubt, *, importing: bool, first: bool):
@@ -104,9 +127,12 @@ def _apply_read_page(ctx: RunContext, page: dict, in_doubt, *, importing: bool, 
         ctx.flush()
 
 
-def _move_cursor(ctx: RunContext, read_at) -> None:
+def _move_cursor(ctx: RunContext, read_at, full: int) -> None:
+    """The cursor on Salesforce's clock (R16), and whether the overlap now holds a busy read."""
     state = ctx.state
-    cursor = (read_at or ctx.sf_now()) - OVERLAP
+    read_at = read_at or ctx.sf_now()
+    overlap.note_busy_read(ctx, read_at, full)
+    cursor = read_at - OVERLAP
     if state.watermark is None or cursor > state.watermark:
         state.watermark = cursor
         ctx.state_updates["watermark"] = cursor  # written at the run's end, with its lease

@@ -1,0 +1,140 @@
+"""The cursor's overlap read as ids and stamps, and only what changed read in full (R9, R13, R16).
+
+The cursor trails the last complete read by ``OVERLAP``: a record committed late by a long
+transaction carries an earlier SystemModstamp than the moment it became visible, and must still
+be read. Most of what the overlap holds was read in full by that last pull already: our own
+writes coming back (R9), colleagues' tasks skipped unread (R18). So a poll reads the overlap
+apart, in the same Composite call: ids, stamps and owners only. It then reads in full just the
+records a full read could act on:
+
+- a live link's record whose SystemModstamp is not the one the link last saw;
+- a task of this user's with no live link: a late commit to import (R5), or a create whose
+  answer was lost, to match (R10).
+
+It pays when the overlap is full of records read in full already: while it still holds what a
+read that brought ``STAMPS_FROM`` records or more read (a busy poll, our own push coming back,
+an import). Otherwise the overlap is read in full with the rest, and an idle poll stays one
+plain query.
+
+Everything stamped from shortly before the last read (``FRESH``) is read in full as before, so
+nothing new is ever read as a stamp only. Salesforce's stamps have whole seconds, and a read's
+Date header comes after its query ran (a Composite call runs several): ``FRESH`` keeps a write
+made in the same second as a read, just after it, out of the stamps' part. What remains is
+two writes to one task in one second, one seen and the other committed late, after the read:
+equal stamps cannot tell them apart (a full read of the overlap would).
+
+Without Composite (``SALESFORCE_COMPOSITE`` off) the overlap is read in full with the rest, in
+the one query, as the two reads would be two calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote_plus
+
+from accounts.salesforce.client import sf_datetime, soql_datetime, soql_id
+from tasksync.models import LinkState, TaskLink
+from tasksync.sync.context import RunContext
+from tasksync.sync.pull.query import REAL_TASKS, task_fields
+
+OVERLAP = timedelta(minutes=2)
+FRESH = timedelta(seconds=30)  # before the last read answered: still read in full
+STAMPS_FROM = 200  # records read in full by one pull that make the next polls read stamps
+SEEN = "seen"  # the referenceId of the overlap's subrequest
+SEEN_FIELDS = "Id, SystemModstamp, OwnerId, IsDeleted, IsArchived"
+# Ids a query when records are read again by id: 200 ids keep the GET's URL near 5,000
+# characters, well inside what Salesforce accepts for a REST URI.
+BY_ID_CHUNK = 200
+
+
+def split_at(ctx: RunContext) -> datetime | None:
+    """Where the full read begins: ``FRESH`` before the last complete read answered (the cursor
+    plus the overlap); the overlap before that is read as stamps. None when it is read in full:
+    the overlap holds no busy read's records (the cursor has passed it), no cursor, or no
+    Composite. Both times are Salesforce's (R16)."""
+    state = ctx.state
+    busy = state.busy_read_at
+    if state.watermark is None or busy is None or not ctx.client.use_composite:
+        return None
+    if state.watermark > busy:
+        return None
+    return state.watermark + OVERLAP - FRESH
+
+
+def in_next_overlap(page: dict, read_at: datetime | None) -> int:
+    """How many of a page's records the next poll's overlap holds: stamped at most ``OVERLAP``
+    before this read answered. Salesforce's datetimes, in their one format, compare as text."""
+    if read_at is None:
+        return 0
+    since = (read_at - OVERLAP).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return sum(1 for r in page.get("records") or () if (r.get("SystemModstamp") or "") >= since)
+
+
+def note_busy_read(ctx: RunContext, read_at: datetime, full_records: int) -> None:
+    """A pull that read ``STAMPS_FROM`` records or more in full that the next poll's overlap
+    holds: while the cursor is before it, polls read the overlap as stamps (written at the
+    run's end, with the cursor)."""
+    if full_records < STAMPS_FROM:
+        return
+    if ctx.state.busy_read_at is None or read_at > ctx.state.busy_read_at:
+        ctx.state.busy_read_at = read_at
+        ctx.state_updates["busy_read_at"] = read_at
+
+
+def seen_subrequest(ctx: RunContext, since: datetime, until: datetime) -> dict:
+    """The overlap's ids, stamps and owners, recycle bin included, as a Composite subrequest."""
+    soql = (
+        f"SELECT {SEEN_FIELDS} FROM Task WHERE {REAL_TASKS} "
+        f"AND SystemModstamp >= {soql_datetime(since)} "
+        f"AND SystemModstamp < {soql_datetime(until)} ORDER BY SystemModstamp, Id"
+    )
+    url = ctx.client.data_url(f"queryAll/?q={quote_plus(soql)}")
+    return {"method": "GET", "url": url, "referenceId": SEEN}
+
+
+def pages_to_read_again(ctx: RunContext, answer: dict | None) -> Iterator[dict]:
+    """The overlap's records that changed since they were last read, read in full by id."""
+    rows = _seen_rows(ctx, answer)
+    ids = _changed_ids(ctx, rows) if rows else []
+    for start in range(0, len(ids), BY_ID_CHUNK):
+        ctx.check_budget()  # R13: each further call can wait for the budget
+        chunk = ids[start : start + BY_ID_CHUNK]
+        yield ctx.client.query_page(by_id_query(chunk), include_deleted=True)
+
+
+def by_id_query(sf_ids: list[str]) -> str:
+    listed = ", ".join(soql_id(sf_id) for sf_id in sf_ids)
+    return (
+        f"SELECT {task_fields()} FROM Task WHERE {REAL_TASKS} AND Id IN ({listed}) "
+        "ORDER BY SystemModstamp, Id"
+    )
+
+
+def _seen_rows(ctx: RunContext, answer: dict | None) -> list[dict]:
+    """Every row of the overlap's answer, its further pages read if it has any."""
+    if answer is None or answer.get("httpStatusCode") != 200:
+        raise ctx.client.subrequest_problem(answer or {"httpStatusCode": 500, "body": []})
+    page = answer["body"]
+    rows = list(page.get("records") or [])
+    while not page.get("done", True):
+        ctx.check_budget()
+        page = ctx.client.query_more(page["nextRecordsUrl"], include_deleted=True)
+        rows += page.get("records") or []
+    return rows
+
+
+def _changed_ids(ctx: RunContext, rows: list[dict]) -> list[str]:
+    seen_at = dict(
+        TaskLink.objects.filter(user=ctx.user, org_id=ctx.org_id, sf_id__in=[r["Id"] for r in rows])
+        .exclude(state=LinkState.RETIRED)
+        .values_list("sf_id", "sf_system_modstamp")
+    )
+    me = ctx.sf_user_id
+    return [row["Id"] for row in rows if _read_again(row, seen_at, me)]
+
+
+def _read_again(row: dict, seen_at: dict, me: str) -> bool:
+    if row["Id"] in seen_at:
+        return seen_at[row["Id"]] != sf_datetime(row.get("SystemModstamp"))
+    return row.get("OwnerId") == me and not row.get("IsDeleted") and not row.get("IsArchived")
