@@ -15,9 +15,9 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.connections import connection_disconnect, connection_store
 from accounts.models import ConnectionState, SalesforceConnection
 from accounts.salesforce import oauth
+from accounts.services import connection_disconnect, connection_store
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A connection's tokens, changed only by compare-and-swap on ``token_version`` (UPDATE … WHERE
 pk = … AND token_version = v), so two workers refreshing at once never lose a rotated refresh
-token (R12). The steps of ``accounts.connections.connection_refresh``; no HTTP here."""
+token (R12). The steps of ``accounts.services.connection_refresh``; no HTTP here."""
 
 from __future__ import annotations
 

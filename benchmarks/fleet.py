@@ -255,7 +255,7 @@ def b4_fleet(
         )
     handle.set_api_limit(max=100_000_000, used=0)
     log(f"B4 set-up: {users} users, each connected, first sync and one poll in-process…")
-    with _quiet("accounts.connections"):
+    with _quiet("accounts.services"):
         setup = _set_up(handle, users, log)
     fleet, changed = setup["user_ids"], setup["changed"]
     out = {

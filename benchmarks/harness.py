@@ -112,8 +112,8 @@ def connect_user(
     (a new user unless ``sf_user_id`` is given), through ``connection_store`` with back-door
     tokens."""
     org_id = org_id or handle.demo.org_id
-    from accounts.connections import connection_store
     from accounts.models import User
+    from accounts.services import connection_store
 
     n = next(_counter)
     username = username or f"bench-{n}-{time.monotonic_ns()}"

@@ -130,7 +130,7 @@ def main(argv=None) -> None:
 
     from benchmarks import harness
 
-    logging.getLogger("accounts.connections").setLevel(logging.WARNING)
+    logging.getLogger("accounts.services").setLevel(logging.WARNING)
 
     with (
         harness.emulator() as handle,

@@ -15,7 +15,7 @@ The Salesforce pages cited below by title:
 Only protocol here: PKCE, the authorize URL, the token, identity and revoke calls; which hosts
 are Salesforce's (login hosts, the URLs of a token response) in ``accounts.salesforce.hosts``,
 their errors in ``accounts.salesforce.errors`` (both importable from here too). What to store
-lives in ``accounts.connections``, the pages in ``accounts.oauth_views``.
+lives in ``accounts.services``, the pages in ``accounts.oauth_views``.
 
 Nothing in this module logs or puts into an exception message a token, a code or a verifier.
 """

@@ -136,7 +136,7 @@ class OrgFeedAdmin(admin.ModelAdmin):
         return redirect(reverse("admin:tasksync_orgfeed_change", args=[pk]))
 
     def disconnect_view(self, request, pk):
-        from accounts.connections import connection_disconnect
+        from accounts.services import connection_disconnect
 
         feed = self._post_only(request, pk)
         connection = getattr(feed.integration_user, "salesforce_connection", None)

@@ -242,8 +242,8 @@ class OrgSubscriber:
         stream_lease_release(org_id=self.org_id, owner=self.owner)
 
     def _refresh_token(self) -> bool:
-        from accounts.connections import connection_refresh
         from accounts.salesforce.errors import SalesforceProblem
+        from accounts.services import connection_refresh
 
         try:
             connection_refresh(connection=self.connection)

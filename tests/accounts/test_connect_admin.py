@@ -4,8 +4,8 @@ import pytest
 from django.db import connection as db
 from django.urls import reverse
 
-from accounts.connections import connection_mark_needs_reconnect
 from accounts.models import SalesforceOrg
+from accounts.services import connection_mark_needs_reconnect
 from tests.factories import UserFactory
 
 

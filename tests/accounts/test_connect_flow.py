@@ -8,8 +8,8 @@ import pytest
 from django.db import connection as db
 from django.urls import reverse
 
-from accounts.connections import connection_refresh
 from accounts.models import ConnectionState, SalesforceConnection, SalesforceOrg
+from accounts.services import connection_refresh
 from accounts.signals import salesforce_connected, salesforce_disconnected
 from tests.fixtures_salesforce import callback_params, connect_via_emulator
 

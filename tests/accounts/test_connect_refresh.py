@@ -11,14 +11,14 @@ from django.db import close_old_connections
 from django.db import connection as db
 from django.utils import timezone
 
-from accounts import connections
-from accounts.connections import (
+from accounts import services
+from accounts.models import ConnectionState, SalesforceConnection
+from accounts.salesforce.errors import NeedsReconnect, Transient
+from accounts.services import (
     connection_disconnect,
     connection_mark_needs_reconnect,
     connection_refresh,
 )
-from accounts.models import ConnectionState, SalesforceConnection
-from accounts.salesforce.errors import NeedsReconnect, Transient
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_it_takes_invalid_grant_for_a_rotation_when_the_row_moved_on_meanwhile(
 ):
     # R12: invalid_grant, but another worker stored new tokens while we asked: not a revocation.
     sf_emulator.set_refresh_rotation(True)
-    real_token_request = connections.oauth.token_request
+    real_token_request = services.oauth.token_request
 
     def another_worker_refreshes_first(**kwargs):
         other = SalesforceConnection.objects.get(pk=sf_connection.pk)
@@ -138,7 +138,7 @@ def test_it_takes_invalid_grant_for_a_rotation_when_the_row_moved_on_meanwhile(
         )
         return real_token_request(**kwargs)  # our own attempt: invalid_grant
 
-    monkeypatch.setattr(connections.oauth, "token_request", another_worker_refreshes_first)
+    monkeypatch.setattr(services.oauth, "token_request", another_worker_refreshes_first)
     result = connection_refresh(connection=sf_connection)
 
     assert result.state == ConnectionState.CONNECTED and result.is_usable
@@ -263,7 +263,7 @@ def test_it_loses_no_rotated_token_when_workers_refresh_at_once(
 
 def test_its_refresh_service_is_keyword_only():
     with pytest.raises(TypeError):
-        connections.connection_refresh(None)  # type: ignore[misc]
+        services.connection_refresh(None)  # type: ignore[misc]
 
 
 def test_a_revoke_error_is_read_in_the_form_salesforce_answers_it(sf_connection, sf_emulator):

@@ -6,10 +6,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.connections import connection_refresh
 from accounts.models import ConnectionState, SalesforceConnection
 from accounts.salesforce import oauth
 from accounts.salesforce.errors import NeedsReconnect
+from accounts.services import connection_refresh
 from tests.fixtures_salesforce import connect_via_emulator
 
 pytestmark = pytest.mark.usefixtures("salesforce_settings")

@@ -137,7 +137,7 @@ def test_it_shows_a_users_sync_state_with_failures_and_connection_health(
     history, admin_client, sf_connection
 ):
     # R14: state, last success, needs reconnect, over limit, failed items.
-    from accounts.connections import connection_mark_needs_reconnect
+    from accounts.services import connection_mark_needs_reconnect
 
     connection_mark_needs_reconnect(connection=sf_connection, reason="revoked")
     response = admin_client.get(_url(SyncState, "changelist"))

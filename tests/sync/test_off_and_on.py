@@ -105,7 +105,7 @@ def test_resync_repairs_divergence_without_duplicates(syncing, run, sf_emulator)
 
 def test_disconnecting_turns_sync_off_and_keeps_links(syncing, run, sf_emulator):
     # R17
-    from accounts.connections import connection_disconnect
+    from accounts.services import connection_disconnect
 
     task = _synced_task(syncing, run)
     connection_disconnect(connection=syncing.salesforce_connection)

@@ -117,7 +117,7 @@ class RestClient:
             return result
 
     def _refresh_session(self) -> None:
-        from accounts.connections import connection_refresh
+        from accounts.services import connection_refresh
 
         self.connection = connection_refresh(connection=self.connection)
         self._sf = None
