@@ -393,13 +393,17 @@ def scaling_svg(rounds: list[dict], *, latency_ms: float = 0.0) -> str:
     """B4's scaling curve: users polled per second against worker processes, one round each."""
     from benchmarks.plot import scaling_svg as draw
 
-    points = sorted((r["worker_processes"], r["users_per_second"]) for r in rounds)
-    users = rounds[0]["users"]
+    series: dict[str, list] = {}
+    for r in rounds:
+        broker = "Redis" if r.get("broker") == "redis" else "ORM broker"
+        label = f"{r['users']:,} users, {broker}"
+        series.setdefault(label, []).append((r["worker_processes"], r["users_per_second"]))
     network = f", {latency_ms:g} ms a call" if latency_ms else ""
     return draw(
-        {f"{users:,} users, PostgreSQL": points},
-        title=f"B4 fleet poll round: users per second by workers{network}",
+        {label: sorted(points) for label, points in series.items()},
+        title=f"B4 fleet poll round on PostgreSQL: users per second by workers{network}",
         x_label="worker processes (one worker each)",
         y_label="users per second",
         target=USERS_PER_SECOND_TARGET,
+        target_label="target (2 workers)",
     )

@@ -27,6 +27,7 @@ def scaling_svg(
     x_label: str,
     y_label: str,
     target: float | None = None,
+    target_label: str = "target (p95)",
 ) -> str:
     """``series`` maps a line's name to its (x, y) points; x > 0."""
     xs = [x for points in series.values() for x, _ in points]
@@ -80,7 +81,7 @@ def scaling_svg(
             f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
             'stroke="#ba2121" stroke-dasharray="6 4"/>'
             f'<text x="{LEFT + plot_w - 4}" y="{y - 5:.1f}" text-anchor="end" fill="#ba2121">'
-            f"target (p95) {target:g}</text>"
+            f"{escape(target_label)} {target:g}</text>"
         )
     for i, (name, points) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
