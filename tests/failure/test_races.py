@@ -5,6 +5,7 @@ The emulator runs in the test process, so the test decides when a held answer go
 worker is an unmodified ``manage.py qcluster`` on the same database."""
 
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -65,6 +66,9 @@ def test_a_web_edit_committed_while_a_workers_pull_applies_is_not_overwritten(
     sf_id = TaskLink.objects.get(task=task).sf_id
     monkeypatch.setattr(Conf, "SYNC", False)
     sf_emulator.update_task(sf_id, Description="from Salesforce")
+    # R16: Salesforce's times have whole seconds and its clock is measured to half a second, so
+    # "later" means more than a second later: a web edit within the same second may lose.
+    time.sleep(1.2)
     editing, may_commit = threading.Event(), threading.Event()
 
     def web_edit():
