@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from accounts.salesforce.client import sf_datetime
-from tasksync.bulk import update_many
 from tasksync.models import LinkState, ReminderTask, TaskLink
 from tasksync.sync import decide, mapping
 from tasksync.sync.context import RunContext
@@ -80,8 +79,9 @@ def _changed(remotes, links, *, me) -> list[tuple]:
 def _note_stamps(records, links, *, acted) -> None:
     """The links of records that changed nothing (quiet, or decided to be skipped) remember the
     SystemModstamp they were read at, so the next poll's overlap reads them as a stamp, not in
-    full (pull.overlap). The plans that acted saved the link with its stamp themselves."""
-    stale = []
+    full (pull.overlap). The plans that acted saved the link with its stamp themselves. One
+    UPDATE per distinct stamp (a push's records come back with a handful), of rows that exist."""
+    stale: dict = {}
     for record in records:
         link = links.get(record["Id"])
         stamp = sf_datetime(record.get("SystemModstamp"))
@@ -89,8 +89,9 @@ def _note_stamps(records, links, *, acted) -> None:
             continue
         if link.sf_system_modstamp != stamp:
             link.sf_system_modstamp = stamp
-            stale.append(link)
-    update_many(stale, ["sf_system_modstamp"])
+            stale.setdefault(stamp, []).append(link.pk)
+    for stamp, pks in stale.items():
+        TaskLink.objects.filter(pk__in=pks).update(sf_system_modstamp=stamp)
 
 
 def refresh_related(records, links) -> None:
