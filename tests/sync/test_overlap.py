@@ -46,6 +46,16 @@ def _busy(sf_emulator, n=200):
     sf_emulator.create_tasks([{"Subject": f"Busy {i}"} for i in range(n)])
 
 
+def _busy_read_then_poll(sf_emulator, run):
+    """A busy read, time passing (what it read leaves the last 30 s), then a poll, counted."""
+    _busy(sf_emulator)
+    _later(sf_emulator)
+    run()
+    _later(sf_emulator)
+    sf_emulator.reset_api_calls()
+    run()
+
+
 def _later(sf_emulator):
     """Time passes in Salesforce: what was written is now older than the 30 s before a read
     that are always read in full (pull.overlap.FRESH), and still inside its two minutes."""
@@ -78,12 +88,7 @@ def test_a_colleagues_tasks_in_the_overlap_are_not_read_in_full_again(syncing, r
     # inside the overlap it is not even read in full a second time.
     bea = sf_emulator.create_user(sf_emulator.demo.org_id, "bea@tasksync.example", "pw-bea", "Bea")
     sf_emulator.create_task(user_id=bea["id"], Subject="Bea's call")
-    _busy(sf_emulator)
-    _later(sf_emulator)
-    run()
-    _later(sf_emulator)
-    sf_emulator.reset_api_calls()
-    run()
+    _busy_read_then_poll(sf_emulator, run)
     reads = sf_emulator.records_read()
     assert _full(reads) == 0 and _stamps(reads) >= 1, reads
     assert not ReminderTask.objects.filter(user=syncing, name="Bea's call").exists()
@@ -167,12 +172,7 @@ def test_after_a_quiet_read_or_two_minutes_the_overlap_is_read_in_full_in_one_pl
     sf_emulator.reset_api_calls()
     run()
     assert sf_emulator.api_calls() == {"queryAll": 1}
-    _busy(sf_emulator)
-    _later(sf_emulator)
-    run()
-    _later(sf_emulator)
-    sf_emulator.reset_api_calls()
-    run()
+    _busy_read_then_poll(sf_emulator, run)
     assert sf_emulator.api_calls() == {"composite": 1}
     sf_emulator.advance(130)
     run()  # its overlap begins two minutes before the last read: the busy read's records
