@@ -43,6 +43,8 @@ class Emulator:
         self.network = NetworkModel()
         self._calls: Counter[str] = Counter()
         self._reads: Counter[str] = Counter()  # records a query returned, by its field list
+        self._connections = 0  # connections opened to the API host
+        self.keepalive_timeout: float | None = None  # idle seconds before a connection closes
         self._calls_lock = threading.Lock()
         self._busy = threading.Condition()  # Salesforce calls being handled (wait_until_idle)
         self._handling = 0
@@ -61,9 +63,11 @@ class Emulator:
         self.clock.reset()
         self.faults.clear()
         self.network.set(0, 0)
+        self.keepalive_timeout = None
         with self._calls_lock:
             self._calls.clear()
             self._reads.clear()
+            self._connections = 0
             self._cursors.clear()
         with self.store.tx():
             self.store.wipe()
@@ -95,6 +99,15 @@ class Emulator:
         with self._calls_lock:
             self._calls.clear()
             self._reads.clear()
+            self._connections = 0
+
+    def count_connection(self) -> None:
+        with self._calls_lock:
+            self._connections += 1
+
+    def connections_opened(self) -> int:
+        with self._calls_lock:
+            return self._connections
 
     def count_read(self, fields: list[str], n: int) -> None:
         with self._calls_lock:

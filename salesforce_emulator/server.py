@@ -30,6 +30,17 @@ class _Handler(BaseHTTPRequestHandler):
     scheme: str
     port_kind: str
 
+    def setup(self) -> None:
+        super().setup()
+        if self.port_kind == "api":
+            self.emulator.count_connection()
+
+    def handle_one_request(self) -> None:
+        # A kept-alive connection left idle this long is closed, as servers do (None: never):
+        # http.server closes the connection when the wait for the next request times out.
+        self.connection.settimeout(self.emulator.keepalive_timeout)
+        super().handle_one_request()
+
     def _read_body(self) -> bytes:
         """The request body, framed by Transfer-Encoding: chunked or Content-Length (RFC 9112
         §6). Every byte of it is consumed, so a kept-alive connection reads the next request

@@ -109,6 +109,16 @@ class Control(FaultsMixin, OrgsMixin, TokensMixin, TasksMixin, RelatedMixin):
         a client read in full, and what as ids only)."""
         return self.emu.records_read()
 
+    def connections_opened(self) -> int:
+        """Connections clients opened to the API host since the last reset (a test control,
+        not Salesforce's: whether a client keeps its connections alive across calls)."""
+        return self.emu.connections_opened()
+
+    def set_keepalive_timeout(self, seconds: float | None = None) -> None:
+        """Close a kept-alive connection once it has been idle ``seconds`` (None: never, the
+        default), as a server does between a client's calls: from each connection's next wait."""
+        self.emu.keepalive_timeout = None if seconds is None else float(seconds)
+
     def set_api_limit(
         self,
         max: int,

@@ -57,6 +57,9 @@ def _exercise_clock_and_orgs(h):
     assert h.api_calls() == {} and h.api_call_total() == 0
     h.reset_api_calls()
     assert h.records_read() == {}
+    assert h.connections_opened() == 0
+    h.set_keepalive_timeout(5)
+    h.set_keepalive_timeout(None)
 
 
 def _exercise_picklists(h):
