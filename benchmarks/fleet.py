@@ -296,7 +296,8 @@ def b4_fleet(
             out.update(_wait_for_workers(clusters, timeout=120))
             handle.reset_api_calls()
             pids = [proc.pid for proc in procs]
-            cpu_before = (_cpu_seconds(pids), time.process_time())
+            apart = [handle.pid] if handle.pid != os.getpid() else []  # the emulator's process
+            cpu_before = (_cpu_seconds(pids), time.process_time(), _cpu_seconds(apart))
             round_start = timezone.now()
             SyncState.objects.filter(user_id__in=fleet).update(
                 next_poll_at=round_start - timedelta(seconds=1)
@@ -320,7 +321,7 @@ def b4_fleet(
                 timeout=120 + 2 * users,
                 step=1.0,
             )
-            cpu_after = (_cpu_seconds(pids), time.process_time())
+            cpu_after = (_cpu_seconds(pids), time.process_time(), _cpu_seconds(apart))
             calls, by_kind = handle.api_call_total(), handle.api_calls()
     finally:
         # Later benchmarks (B6 runs the scheduler) must not poll the fleet.
@@ -353,14 +354,20 @@ def b4_fleet(
             ),
             "run_median_ms": round(statistics.median(durations) * 1000) if durations else None,
             "run_p95_ms": round(_quantile(durations, 0.95) * 1000) if durations else None,
-            # CPU per poll: the worker processes (django-q2's pusher, workers and monitor), and
-            # this process (the emulator answering the calls, the dispatcher, the wait).
+            # CPU per poll: the worker processes (django-q2's pusher, workers and monitor), this
+            # process (the dispatcher, the wait; the emulator too in thread mode) and the
+            # emulator's own process (0 in thread mode).
             "workers_cpu_ms_per_user": (
                 round((cpu_after[0] - cpu_before[0]) * 1000 / users, 1)
                 if cpu_before[0] is not None and cpu_after[0] is not None
                 else None
             ),
             "harness_cpu_ms_per_user": round((cpu_after[1] - cpu_before[1]) * 1000 / users, 1),
+            "emulator_process_cpu_ms_per_user": (
+                round((cpu_after[2] - cpu_before[2]) * 1000 / users, 1)
+                if apart and cpu_before[2] is not None and cpu_after[2] is not None
+                else 0.0
+            ),
             "api_calls": calls,
             "api_calls_by_kind": by_kind,
             "api_calls_engine": sum(r.api_calls for r in runs),

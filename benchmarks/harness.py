@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,22 +27,75 @@ from django.test import override_settings
 _counter = itertools.count(1)
 
 
+EMULATOR_MODES = ("process", "thread")
+
+
 @contextlib.contextmanager
-def emulator(data_dir: str | Path | None = None):
-    """Start the Salesforce emulator in background threads on free ports (HTTPS API host, HTTP
-    login host), as ``salesforce_emulator.pytest_plugin`` does; yield its ``EmulatorHandle``."""
+def emulator(data_dir: str | Path | None = None, *, mode: str = "thread"):
+    """Start the Salesforce emulator on free ports (HTTPS API host, HTTP login host); yield its
+    ``EmulatorHandle``.
+
+    ``mode="thread"``: in background threads of this process, as
+    ``salesforce_emulator.pytest_plugin`` does. ``mode="process"``: in a process of its own
+    (``python -m salesforce_emulator``), driven over its HTTP control API. Salesforce is another
+    machine: its work never takes our process's interpreter lock, and a benchmark of how well
+    the engine overlaps its local work with the calls needs the emulator out of the way too.
+    The handle's ``pid`` is the emulator's process (this one in thread mode)."""
     from salesforce_emulator.server import EmulatorServer
     from salesforce_emulator.testing import EmulatorHandle
 
+    if mode not in EMULATOR_MODES:
+        raise ValueError(f"mode is one of {EMULATOR_MODES}, not {mode!r}")
     with contextlib.ExitStack() as stack:
         if data_dir is None:
             data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="sf-emulator-"))
-        server = EmulatorServer(data_dir, port=0, login_port=0, reset=True)
-        server.start()
-        stack.callback(server.stop)
-        handle = EmulatorHandle.in_process(server)
+        if mode == "process":
+            handle = stack.enter_context(_emulator_process(Path(data_dir)))
+        else:
+            server = EmulatorServer(data_dir, port=0, login_port=0, reset=True)
+            server.start()
+            stack.callback(server.stop)
+            handle = EmulatorHandle.in_process(server)
+            handle.pid = os.getpid()
         handle.reset()
         yield handle
+
+
+@contextlib.contextmanager
+def _emulator_process(data_dir: Path):
+    """``python -m salesforce_emulator`` on free ports; its banner says where it listens."""
+    from salesforce_emulator.testing import EmulatorHandle
+
+    command = [sys.executable, "-m", "salesforce_emulator", "--port", "0", "--login-port", "0"]
+    command += ["--data-dir", str(data_dir), "--reset"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603
+    try:
+        banner = _read_banner(proc)
+        handle = EmulatorHandle.remote(banner["Login host (HTTP)"], banner["Certificate to trust"])
+        handle.pid = proc.pid
+        yield handle
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
+def _read_banner(proc) -> dict[str, str]:
+    """The emulator's banner lines ``  Name:   value`` up to its data directory (the last one
+    it prints before it serves)."""
+    banner: dict[str, str] = {}
+    while "Data directory" not in banner:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the emulator process exited ({proc.wait()}) before it listened")
+        name, sep, value = line.strip().partition(":")
+        if sep and value.strip():
+            banner[name.strip()] = value.strip()
+    return banner
 
 
 def emulator_settings(handle):
