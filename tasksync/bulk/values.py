@@ -29,7 +29,9 @@ def column_converter(field, connection, *, adding=True) -> Callable[[models.Mode
             return stamp[0][1]
 
         return auto_now_value
-    if isinstance(field, models.DateField):  # and DateTimeField: as insert_rows adapts them
+    if isinstance(field, models.DateField | models.JSONField):
+        # DateField and DateTimeField, JSON (a snapshot by the flat encoder): as insert_rows
+        # adapts them.
         adapt = value_adapter(field, connection)
         return lambda obj: adapt(getattr(obj, attname))
     if field.is_relation or isinstance(

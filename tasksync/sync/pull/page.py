@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 from accounts.salesforce.client import sf_datetime
+from tasksync.bulk.lookups import ids_in
 from tasksync.models import LinkState, ReminderTask, TaskLink
 from tasksync.sync import decide, mapping
 from tasksync.sync.context import RunContext
@@ -18,8 +22,8 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
     (R5). Also used by a resync (R14), which re-reads linked records."""
     me = ctx.sf_user_id
     remotes = [decide.Remote.from_record(r, parse=sf_datetime) for r in records]
-    links = _links(ctx, remotes)
-    work = _changed(remotes, links, me=me)
+    links = _seen_links(ctx, remotes)
+    work = _changed(ctx, remotes, links, me=me)
     # R10 before R5: our creates whose answers were lost are linked first; what happened to
     # them since (an automation's edit, a deletion in Salesforce) then applies like any change.
     recovered = match_in_doubt(ctx, records, links, in_doubt) if in_doubt else {}
@@ -50,21 +54,39 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
         import_records(ctx, to_import)
 
 
-def _links(ctx: RunContext, remotes) -> dict[str, TaskLink]:
-    """This user's live links to the page's records, by Salesforce id (R18)."""
-    return {
-        link.sf_id: link
-        for link in TaskLink.objects.filter(
-            user=ctx.user, org_id=ctx.org_id, sf_id__in=[r.id for r in remotes]
-        ).exclude(state=LinkState.RETIRED)
-    }
+class SeenLink(NamedTuple):
+    """What every record of a page needs of its link: the quiet check (R9), the stamp it was
+    read at (pull.overlap), its task (R14). Full links are read for the records with work."""
+
+    pk: int
+    sf_id: str
+    task_id: int
+    state: str
+    synced_remote: dict
+    sf_system_modstamp: datetime | None
 
 
-def _changed(remotes, links, *, me) -> list[tuple]:
-    """(remote, link) for the linked records with something to decide. Most records of a busy
-    page are our own writes coming back (R9): their tasks and outbox rows are not even read."""
-    return [
-        (remote, links[remote.id])
+def _live_links(ctx: RunContext, sf_ids):
+    """This user's live links to these Salesforce records (R18)."""
+    return TaskLink.objects.filter(
+        ids_in("sf_id", sf_ids), user=ctx.user, org_id=ctx.org_id
+    ).exclude(state=LinkState.RETIRED)
+
+
+def _seen_links(ctx: RunContext, remotes) -> dict[str, SeenLink]:
+    """The page's links, by Salesforce id, as ``SeenLink``s: most records of a busy page are our
+    own writes coming back (R9), and a whole link (its synced_local, its dates) is not needed
+    to see that."""
+    rows = _live_links(ctx, [r.id for r in remotes]).values_list(*SeenLink._fields)
+    return {link.sf_id: link for link in map(SeenLink._make, rows)}
+
+
+def _changed(ctx: RunContext, remotes, links, *, me) -> list[tuple]:
+    """(remote, link) for the linked records with something to decide, their whole links read
+    (one query, only when there is work). Most records of a busy page are our own writes
+    coming back (R9): their tasks and outbox rows are not even read."""
+    changed = [
+        remote
         for remote in remotes
         if remote.id in links
         and not decide.is_quiet(
@@ -74,6 +96,11 @@ def _changed(remotes, links, *, me) -> list[tuple]:
             me=me,
         )
     ]
+    if not changed:
+        return []
+    full = {link.sf_id: link for link in _live_links(ctx, [r.id for r in changed])}
+    # A link let go since the first read has nothing left to decide (as if read after).
+    return [(remote, full[remote.id]) for remote in changed if remote.id in full]
 
 
 def _note_stamps(records, links, *, acted) -> None:
@@ -82,16 +109,17 @@ def _note_stamps(records, links, *, acted) -> None:
     full (pull.overlap). The plans that acted saved the link with its stamp themselves. One
     UPDATE per distinct stamp (a push's records come back with a handful), of rows that exist."""
     stale: dict = {}
+    noted: dict = {}  # link pk: the stamp noted for it here (a record read twice)
     for record in records:
         link = links.get(record["Id"])
         stamp = sf_datetime(record.get("SystemModstamp"))
         if link is None or record["Id"] in acted or stamp is None:
             continue
-        if link.sf_system_modstamp != stamp:
-            link.sf_system_modstamp = stamp
+        if noted.get(link.pk, link.sf_system_modstamp) != stamp:
+            noted[link.pk] = stamp
             stale.setdefault(stamp, []).append(link.pk)
     for stamp, pks in stale.items():
-        TaskLink.objects.filter(pk__in=pks).update(sf_system_modstamp=stamp)
+        TaskLink.objects.filter(ids_in("pk", pks)).update(sf_system_modstamp=stamp)
 
 
 def refresh_related(records, links) -> None:
@@ -104,7 +132,7 @@ def refresh_related(records, links) -> None:
     }
     if not wanted:
         return
-    current = ReminderTask.objects.filter(pk__in=wanted).values_list(
+    current = ReminderTask.objects.filter(ids_in("pk", wanted)).values_list(
         "pk", "related_who", "related_what"
     )
     for pk, who, what in current:

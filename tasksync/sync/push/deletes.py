@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from accounts.salesforce import errors
+from tasksync.bulk.lookups import ids_in
 from tasksync.models import EventAction, LinkState, OutboundChange, TaskLink
 from tasksync.sync.context import RunContext
 from tasksync.sync.push.settle import record_failure, result_problem
@@ -24,7 +25,7 @@ def settle_deletes(ctx: RunContext, batch, results) -> None:
             ctx.pushed(task=row.task, sf_id=link.sf_id, action=EventAction.DELETE)
         else:
             record_failure(ctx, row, link, problem, action=EventAction.DELETE)
-    TaskLink.objects.filter(pk__in=[link.pk for link in done_links]).update(
+    TaskLink.objects.filter(ids_in("pk", [link.pk for link in done_links])).update(
         state=LinkState.LOCAL_DELETED, last_synced_at=ctx.now()
     )
-    OutboundChange.objects.filter(pk__in=done_rows).delete()
+    OutboundChange.objects.filter(ids_in("pk", done_rows)).delete()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q
 
+from tasksync.bulk.lookups import ids_in
 from tasksync.models import LinkState, OutboundChange, OutboxState, TaskLink
 from tasksync.sync import decide
 from tasksync.sync.context import RunContext
@@ -34,7 +35,7 @@ def push(ctx: RunContext) -> None:
     links = {
         link.task_id: link
         for link in TaskLink.objects.filter(
-            user=ctx.user, task_id__in=[r.task_id for r in rows]
+            ids_in("task_id", [r.task_id for r in rows]), user=ctx.user
         ).exclude(state=LinkState.RETIRED)
     }
     work = _sort(ctx, rows, links)

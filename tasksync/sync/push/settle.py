@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from accounts.salesforce import errors
 from tasksync.bulk import update_many
+from tasksync.bulk.lookups import ids_in
 from tasksync.models import LinkState, OutboundChange, OutboxState
-from tasksync.sync import decide, mapping
+from tasksync.sync import decide
 from tasksync.sync.decide import SettleAction
-from tasksync.sync.pull import lock_local_state
+from tasksync.sync.pull.apply import lock_local_snapshots
 
 LINK_FIELDS = ["org_id", "sf_user_id", "state", "synced_local", "synced_remote", "updated_at"]
 
@@ -37,32 +38,36 @@ def settle(items, *, links_written: bool = False) -> None:
     Tasks and rows are re-read under a lock; three statements for the batch, whatever its size."""
     if not items:
         return
-    tasks, rows = lock_local_state([i[0].task_id for i in items])
+    snapshots, rows = lock_local_snapshots([i[0].task_id for i in items])
     now = timezone.now()
     links, drop, keep = [], [], []
     for row, link, values, fields in items:
         current = rows.get(row.task_id)
         _mark_synced(link, values, fields, current, now)
         links.append(link)
-        task = tasks.get(row.task_id)
-        if current is None or task is None:
+        local = snapshots.get(row.task_id)
+        if current is None or local is None:
             continue
         verdict = decide.settled(
             decide.Queued(current.operation, tuple(current.fields or ())),
-            local=mapping.local_snapshot(task),
+            local=local,
             synced_local=link.synced_local,
         )
         if verdict.action == SettleAction.KEEP:
-            current.operation = verdict.operation
-            current.fields = list(verdict.fields)
-            current.state = OutboxState.PENDING
-            current.not_before = None
-            keep.append(current)
+            keep.append(
+                OutboundChange(
+                    pk=current.pk,
+                    operation=verdict.operation,
+                    fields=list(verdict.fields),
+                    state=OutboxState.PENDING,
+                    not_before=None,
+                )
+            )
         elif verdict.action == SettleAction.DROP:
             drop.append(current.pk)
     if not links_written:
         write_links(links, LINK_FIELDS)
-    OutboundChange.objects.filter(pk__in=drop).delete()
+    OutboundChange.objects.filter(ids_in("pk", drop)).delete()
     OutboundChange.objects.bulk_update(keep, ["operation", "fields", "state", "not_before"])
 
 
