@@ -12,14 +12,15 @@ from tasksync.models import PauseReason, SyncPhase, SyncState
 from tasksync.sync import budget
 
 
-def poll_interval(state: SyncState, *, org=None) -> timedelta:
+def poll_interval(state: SyncState, *, org=None, stream: bool = True) -> timedelta:
     """R5 poll interval, stretched as the org nears its API budget share (R13); while the org's
     change stream is healthy, only a safety net (R19). ``org``: the state's org if the caller
-    has read it (a run reads it with its connection), else it is read here."""
+    has read it (a run reads it with its connection), else it is read here. ``stream`` False:
+    the caller knows the org has no stream."""
     from tasksync.sync.stream import stream_is_healthy
 
     base = timedelta(seconds=settings.SYNC_POLL_SECONDS)
-    if stream_is_healthy(state.org_id):
+    if stream and stream_is_healthy(state.org_id):
         base = max(base, timedelta(seconds=settings.SYNC_STREAM_SAFETY_POLL_SECONDS))
     org = org if org is not None else org_for(state)
     return budget.stretch(base, org.api_used, org.api_max) if org else base

@@ -13,6 +13,7 @@ from tasksync.bulk import insert_many
 from tasksync.models import Direction, SyncEvent, SyncRun, SyncState
 from tasksync.services.notices import notice_record_for_events
 from tasksync.sync import budget
+from tasksync.sync.first_read import EVERYTHING, MayHave
 from tasksync.sync.lease import LeaseLost, lease_extend
 from tasksync.sync.mapping import StatusMap
 
@@ -43,6 +44,8 @@ class RunContext:
     state_updates: dict = field(default_factory=dict)
     # When the lease was last claimed or extended (time.monotonic()).
     lease_at: float = field(default_factory=time.monotonic)
+    # What the run's first read found none of, so the run does not ask again (first_read).
+    may_have: MayHave = EVERYTHING
 
     @property
     def template(self) -> str:

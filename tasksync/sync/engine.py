@@ -16,24 +16,23 @@ from django.utils import timezone
 from accounts.salesforce import errors
 from accounts.salesforce.client import SalesforceClient
 from tasksync.models import PauseReason, RunOutcome, SyncPhase, SyncRun, SyncState, SyncTrigger
-from tasksync.sync import budget, decide, org_pull, picklist
+from tasksync.sync import budget, decide, org_pull, picklist, rounds
 from tasksync.sync import deletions as deletions_mod
 from tasksync.sync import pull as pull_mod
-from tasksync.sync import push as push_mod
 from tasksync.sync.cadence import org_for, pause_org, pause_user, poll_interval, schedule_next
 from tasksync.sync.context import IdentityChanged, RunContext
+from tasksync.sync.first_read import read_state
 from tasksync.sync.lease import LeaseLost, lease_acquire, lease_release
 
 logger = logging.getLogger(__name__)
-
-MAX_ROUNDS = 3
 
 
 def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | None:
     """Run one cycle: pull, then push, while holding the user's lease. Never raises for Salesforce
     trouble: it is classified, recorded on the run and the user's state, and reacted to."""
     # Claimed only when the state may run (``_held``'s rule as a filter), so a run's first
-    # statement is its claim; the state, user, connection and org are then read in one query.
+    # statement is its claim; the state, user, connection and org are then read in one query,
+    # with what the run may skip (first_read).
     owner = lease_acquire(user_id=user_id, only=_runnable(trigger))
     if owner is None:
         state = SyncState.objects.filter(user_id=user_id).first()
@@ -42,7 +41,7 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
         # Another worker is syncing this user: it will go round once more for us.
         SyncState.objects.filter(pk=state.pk).update(rerun_requested=True, push_queued=False)
         return None
-    state = SyncState.objects.select_related(_WITH_CONNECTION).get(user_id=user_id)
+    state, may_have = read_state(user_id)
     connection = _stored_connection(state)
     if _waits_for_budget(state, owner, trigger, _org_of(state, connection)):
         return None
@@ -50,7 +49,7 @@ def sync_user(*, user_id: int, trigger: str = SyncTrigger.POLL) -> SyncRun | Non
     run = SyncRun(user=state.user, trigger=trigger, started_at=timezone.now())
     ctx = None
     try:
-        ctx = _context(state, run, owner, connection)
+        ctx = _context(state, run, owner, connection, may_have)
         _cycle(ctx, resync=trigger == SyncTrigger.RESYNC)
         _succeeded(ctx)
     except Exception as problem:
@@ -98,9 +97,10 @@ def _waits_for_budget(state: SyncState, owner: str, trigger: str, org) -> bool:
     return True
 
 
-def _context(state: SyncState, run: SyncRun, owner: str, connection) -> RunContext:
+def _context(state: SyncState, run: SyncRun, owner: str, connection, may_have) -> RunContext:
     connection = _usable(connection)
     return RunContext(
+        may_have=may_have,
         user=state.user,
         state=state,
         run=run,
@@ -158,37 +158,29 @@ def _finish(run: SyncRun, ctx: RunContext | None, *, user_id: int, owner: str) -
             run.api_calls = ctx.client.calls
             _record_usage(ctx)
         run.save()
-        _release(user_id, owner, ctx)
-    _rerun_if_asked(user_id)
+        unasked = _release(user_id, owner, ctx)
+    if not unasked:
+        rounds.rerun_if_asked(user_id)
 
 
-def _release(user_id: int, owner: str, ctx: RunContext | None) -> None:
+def _release(user_id: int, owner: str, ctx: RunContext | None) -> bool:
     """Release the lease, writing what the run settled on the user's state (its cursors, its
     success) in the same UPDATE, but only while the state still speaks for the run's identity
-    (R17): after a switch, only the lease is released."""
+    (R17): after a switch, only the lease is released.
+
+    True when it went with no other round asked for (``rerun_requested`` false, in the UPDATE's
+    own condition, so no request slips between a check and the release): nothing to queue. A
+    request after the release finds the lease free, or a push job already queued."""
     mine = SyncState.objects.filter(user_id=user_id, lease_owner=owner)
     updates = ctx.state_updates if ctx is not None else {}
-    if updates and mine.filter(enabled=True, org_id=ctx.org_id, sf_user_id=ctx.sf_user_id).update(
-        lease_owner="", lease_until=None, **updates
-    ):
-        return
+    if updates:
+        same = mine.filter(enabled=True, org_id=ctx.org_id, sf_user_id=ctx.sf_user_id)
+        if same.filter(rerun_requested=False).update(lease_owner="", lease_until=None, **updates):
+            return True
+        if same.update(lease_owner="", lease_until=None, **updates):
+            return False
     lease_release(user_id=user_id, owner=owner)
-
-
-def _rerun_if_asked(user_id: int) -> None:
-    """A change or a job that arrived while this run held the lease asked for another round
-    (``rerun_requested``); if the run had already left its push loop, queue that round now, or
-    the change would wait for the next poll. Claimed with a conditional UPDATE: queued once."""
-    from tasksync.sync.jobs_api import enqueue_sync
-
-    asked = SyncState.objects.filter(user_id=user_id, enabled=True, rerun_requested=True)
-    # Read first: the lease is released, so whoever asks from now on runs the round itself.
-    if asked.exists() and asked.update(rerun_requested=False, push_queued=True):
-        enqueue_sync(user_id=user_id, trigger=SyncTrigger.PUSH)
-
-
-# What a run reads with the user's state, in the query after its claim.
-_WITH_CONNECTION = "user__salesforce_connection__org"
+    return False
 
 
 def _connection(state: SyncState):
@@ -230,17 +222,12 @@ def _cycle(ctx: RunContext, *, resync: bool) -> None:
     elif resync:
         picklist.detect_statuses(ctx)
         resync_cycle(ctx)
-    elif (feed := org_pull.feed_covering(state.org_id)) is not None:
+    elif ctx.may_have.feed and (feed := org_pull.feed_covering(state.org_id)) is not None:
         # R19: the org's feed pulls for every rep; this run only reads what it will write.
         org_pull.read_before_push(ctx, feed)
     else:
         _pull(ctx)
-    for round_no in range(MAX_ROUNDS):
-        if round_no or state.rerun_requested or state.push_queued:
-            SyncState.objects.filter(pk=state.pk).update(rerun_requested=False, push_queued=False)
-        push_mod.push(ctx)
-        if not SyncState.objects.filter(pk=state.pk, rerun_requested=True).exists():
-            break
+    rounds.push_rounds(ctx, resync=resync)
 
 
 def resync_cycle(ctx: RunContext) -> None:
@@ -293,7 +280,8 @@ def _succeeded(ctx: RunContext) -> None:
         phase=state.phase,
         pause_reason=state.pause_reason,
         message="",
-        next_poll_at=run.started_at + poll_interval(state, org=_org_of(state, ctx.connection)),
+        next_poll_at=run.started_at
+        + poll_interval(state, org=_org_of(state, ctx.connection), stream=ctx.may_have.stream),
     )
 
 

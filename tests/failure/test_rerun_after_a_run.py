@@ -83,3 +83,50 @@ def test_a_worker_that_came_after_the_push_loop_gets_its_own_round(
     assert run.outcome == "success" and run.pushed == 1
     assert _queued(syncing) == [("tasksync.jobs.sync_user", (syncing.pk, "push"))]
     assert SyncRun.objects.filter(user=syncing, outcome="running").count() == 0
+
+
+def test_a_change_saved_while_an_idle_poll_reads_is_not_left_for_the_next_poll(
+    syncing, sf_emulator, monkeypatch
+):
+    # R5, R11 (issue 16): the poll's first read found nothing queued, so it reads no outbox and
+    # sends nothing. The rep saves a task while its read is on the wire (committed in the
+    # emulator, its answer held), and the flag says a push job is already waiting, so the web
+    # asks the running poll for one more round instead of queueing one. That round is either
+    # the poll's own or queued by its end: the change never waits for the next poll.
+    from tasksync.models import SyncState
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    assert sync_user(user_id=syncing.pk, trigger="poll").outcome == "success"  # settle
+    OrmQ.objects.all().delete()
+    SyncState.objects.filter(user=syncing).update(push_queued=True)  # a job done by an earlier run
+    hold = sf_emulator.hold_response(method="GET", path="queryAll", safety_seconds=90)
+    results = []
+
+    def poll():
+        try:
+            results.append(sync_user(user_id=syncing.pk, trigger="poll"))
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=poll, daemon=True)
+    worker.start()
+    try:
+        assert sf_emulator.wait_until_held(hold["id"], timeout=30), "the poll never read"
+        task = services.task_create(user=syncing, name="Saved mid-poll")
+        assert _queued(syncing) == [], "the web asked the running poll for a round"
+        sf_emulator.release(hold["id"])
+        worker.join(timeout=60)
+    finally:
+        sf_emulator.release(hold["id"])
+        worker.join(timeout=60)
+    [run] = results
+    assert run.outcome == "success"
+    queued = _queued(syncing)
+    assert run.pushed == 1 or queued == [("tasksync.jobs.sync_user", (syncing.pk, "push"))]
+    for _, (user_id, trigger) in queued:
+        sync_user(user_id=user_id, trigger=trigger)
+    assert [t["Subject"] for t in sf_emulator.tasks() if t["Subject"] == "Saved mid-poll"] == [
+        "Saved mid-poll"
+    ]
+    task.refresh_from_db()
+    assert task.link.sf_id

@@ -47,7 +47,7 @@ def pull(
     """
     importing = import_window_start is not None
     soql, include_deleted, seen = _query(ctx, import_window_start)
-    in_doubt = in_doubt_creates(ctx)
+    in_doubt = in_doubt_creates(ctx) if ctx.may_have.in_doubt else []
     if seen is not None:
         extras, heavy_extras = (*extras, seen), heavy_extras + 1
     calls = ctx.client.iter_chained(
