@@ -153,7 +153,10 @@ def jobs_suppressed():
     which runs them inline under the test settings) are not sent, so one measurement is one
     cycle."""
     noop = mock.Mock(return_value=None)
-    with mock.patch("tasksync.sync.jobs_api.enqueue_sync", noop):
+    with (
+        mock.patch("tasksync.sync.jobs_api.enqueue_sync", noop),
+        mock.patch("tasksync.sync.jobs_api.enqueue_syncs", noop),
+    ):
         yield noop
 
 

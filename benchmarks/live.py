@@ -26,6 +26,7 @@ from benchmarks import harness
 # Captured when this module is first imported (scenarios imports it at load time), before the
 # command's jobs_suppressed() replaces the function with a no-op for the other benchmarks.
 from tasksync.sync.jobs_api import enqueue_sync as _real_enqueue
+from tasksync.sync.jobs_api import enqueue_syncs as _real_enqueue_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,6 +100,7 @@ def jobs_to_broker():
     with (
         mock.patch.object(Conf, "SYNC", False),
         mock.patch("tasksync.sync.jobs_api.enqueue_sync", _real_enqueue),
+        mock.patch("tasksync.sync.jobs_api.enqueue_syncs", _real_enqueue_batch),
     ):
         yield
 

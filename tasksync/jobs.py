@@ -13,6 +13,14 @@ def sync_user(user_id: int, trigger: str = "poll"):
     return run_record.summary() if run_record else "skipped"
 
 
+def sync_users(user_ids: list[int], trigger: str = "poll"):
+    """Several users' polls, one after another, in one job (the dispatcher's batches). Safe
+    twice, like ``sync_user``; users it had no time for are queued as a batch of their own."""
+    from tasksync.sync.dispatch import run_batch
+
+    return run_batch(user_ids, trigger=trigger)
+
+
 def org_pull(org_id: str):
     """R19: read the org's changes once for all its reps. Safe twice: a lease per org, and
     applying a change twice changes nothing."""

@@ -19,6 +19,7 @@ until the next hand-over.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 
@@ -30,6 +31,8 @@ from django.utils import timezone
 from tasksync.models import PauseReason, SyncPhase, SyncState, SyncTrigger
 from tasksync.sync import org_pull
 
+logger = logging.getLogger(__name__)
+
 POLL_SCHEDULE_NAME = "tasksync: dispatch due polls"  # created by migration 0003
 STEP = 0.5  # seconds: the longest sleep between two looks at the schedule and the due polls
 MARGIN_BEFORE_TIMEOUT = 30  # seconds left to django-q2's job timeout when a dispatcher stops
@@ -37,6 +40,11 @@ MARGIN_BEFORE_TIMEOUT = 30  # seconds left to django-q2's job timeout when a dis
 # to every 10 seconds.
 DISPATCH_TOLERANCE = timedelta(seconds=0.25)
 CLAIM_BATCH = 500  # users moved to their next poll by one UPDATE
+# Polls per job, at most (SYNC_POLL_BATCH), and jobs per round, at least: django-q2's own work
+# for a job (the broker, pickling, the monitor) costs a worker more CPU than an idle poll does
+# (issue 16, B4), so a busy round's polls go several to a job; a small round stays a job a user,
+# spread over the workers.
+MIN_JOBS_PER_ROUND = 8
 
 
 def poll_due_filters(*, now):
@@ -61,7 +69,7 @@ def dispatch_due_polls(*, now=None) -> int:
     outside a transaction). A row locked by someone else at that moment (its own sync writing
     it) is left for the dispatcher's next pass.
     """
-    from tasksync.sync.jobs_api import enqueue_sync
+    from tasksync.sync.jobs_api import enqueue_syncs
 
     now = (now or timezone.now()) + DISPATCH_TOLERANCE
     # R19: the reps of an org whose feed carries its changes are pulled once, by the org.
@@ -69,9 +77,38 @@ def dispatch_due_polls(*, now=None) -> int:
     with transaction.atomic():
         org_pull.dispatch_due_org_pulls(now=now, org_ids=covered)
         claimed = _claim_due_polls(now=now, covered=covered)
-        for user_id in claimed:
-            enqueue_sync(user_id=user_id, trigger=SyncTrigger.POLL)
+        for batch in poll_batches(claimed):
+            enqueue_syncs(user_ids=batch, trigger=SyncTrigger.POLL)
     return len(claimed)
+
+
+def poll_batches(user_ids: list[int]) -> list[list[int]]:
+    """The round's polls as jobs: up to SYNC_POLL_BATCH a job, but never fewer than
+    MIN_JOBS_PER_ROUND jobs while there are that many users, the longest overdue first."""
+    size = max(1, min(settings.SYNC_POLL_BATCH, len(user_ids) // MIN_JOBS_PER_ROUND))
+    return [user_ids[start : start + size] for start in range(0, len(user_ids), size)]
+
+
+def run_batch(user_ids: list[int], *, trigger: str) -> str:
+    """Run these users' syncs one after another. Past a quarter of django-q2's job timeout the
+    rest go back to the queue as a batch of their own: a slow run never makes the job time out
+    with polls not yet run (django-q2 would only deliver the whole batch again, much later)."""
+    from tasksync.sync.engine import sync_user
+    from tasksync.sync.jobs_api import enqueue_syncs
+
+    deadline = time.monotonic() + settings.Q_CLUSTER.get("timeout", 300) / 4
+    done = crashed = 0
+    for user_id in user_ids:
+        if done and time.monotonic() > deadline:
+            enqueue_syncs(user_ids=user_ids[done:], trigger=trigger)
+            break
+        try:
+            sync_user(user_id=user_id, trigger=trigger)
+        except Exception:  # noqa: BLE001 - logged and recorded by the run; the others go on
+            logger.exception("sync of user %s in a batch crashed", user_id)
+            crashed += 1
+        done += 1
+    return f"{done} of {len(user_ids)} run" + (f", {crashed} crashed" if crashed else "")
 
 
 def _claim_due_polls(*, now, covered) -> list[int]:

@@ -13,6 +13,20 @@ def enqueue_sync(*, user_id: int, trigger: str) -> None:
     )
 
 
+def enqueue_syncs(*, user_ids: list[int], trigger: str) -> None:
+    """One job for these users' runs, one after another (one user: ``enqueue_sync``)."""
+    if len(user_ids) == 1:
+        enqueue_sync(user_id=user_ids[0], trigger=trigger)
+        return
+    async_task(
+        "tasksync.jobs.sync_users",
+        list(user_ids),
+        trigger,
+        task_name=f"sync-{trigger}-{user_ids[0]}+{len(user_ids) - 1}",
+        group="tasksync-sync",
+    )
+
+
 def enqueue_org_pull(*, org_id: str) -> None:
     """R19: one pull of the org's changes for all its reps."""
     async_task(

@@ -76,7 +76,7 @@ def test_a_dispatcher_running_during_a_round_queues_nobody_and_does_not_wait(mon
     users = _due_users(50)
     queued, second = [], {}
 
-    def enqueue(*, user_id, trigger):
+    def enqueue(*, user_ids, trigger):
         if not second:
             # The first job of the first dispatcher: its claim is held, not committed yet. A
             # dispatcher on another connection runs now, start to end.
@@ -84,9 +84,10 @@ def test_a_dispatcher_running_during_a_round_queues_nobody_and_does_not_wait(mon
             thread, out = _in_thread(dispatch_due_polls)
             thread.join(timeout=30)
             second.update(out)
-        queued.append(user_id)
+        queued.extend(user_ids)
 
-    monkeypatch.setattr(jobs_api, "enqueue_sync", enqueue)
+    # The broker: what the dispatcher queues, a batch of polls a job (dispatch.poll_batches).
+    monkeypatch.setattr(jobs_api, "enqueue_syncs", enqueue)
     assert dispatch_due_polls() == 50
     assert second["result"] == 0  # the rows held by the first are skipped…
     assert second["seconds"] < 5  # …not waited for
@@ -99,12 +100,12 @@ def test_dispatchers_racing_on_many_machines_queue_every_user_exactly_once(monke
     users = _due_users(200)
     queued, lock = [], threading.Lock()
 
-    def enqueue(*, user_id, trigger):
+    def enqueue(*, user_ids, trigger):
         time.sleep(0.0005)  # a broker round trip: rounds overlap
         with lock:
-            queued.append(user_id)
+            queued.extend(user_ids)
 
-    monkeypatch.setattr(jobs_api, "enqueue_sync", enqueue)
+    monkeypatch.setattr(jobs_api, "enqueue_syncs", enqueue)
     for _ in range(5):
         queued.clear()
         SyncState.objects.update(next_poll_at=timezone.now() - timedelta(seconds=5))
