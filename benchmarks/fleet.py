@@ -74,13 +74,13 @@ def _seed(handle, sf_user_id: str, n: int) -> list[str]:
     return handle.create_tasks(rows, user_id=sf_user_id)
 
 
-def _set_up(handle, users: int, log) -> dict:
+def _set_up(handle, users: int, log, *, org_id: str) -> dict:
     from tasksync.models import SyncRun
 
     members = []
     started = time.perf_counter()
     for i in range(users):
-        conn = harness.connect_user(handle)
+        conn = harness.connect_user(handle, org_id=org_id)
         sf_ids = _seed(handle, conn.sf_user_id, TASKS_PER_USER)
         harness.turn_on(conn.user)
         harness.cycle(conn.user, "first_sync")
@@ -255,10 +255,14 @@ def b4_fleet(
             "B4 needs a database where nobody syncs yet and no job is queued (the dispatcher "
             "would queue everyone): use a fresh throwaway database (and an empty Redis list)"
         )
-    handle.set_api_limit(max=100_000_000, used=0)
+    # Each round's fleet in an org of its own: every poll reads its whole org's changes (R18),
+    # so a round in the org of the rounds before it would read (and the emulator scan) theirs.
+    org = handle.call(
+        "create_org", name=f"B4 {broker} {clusters} {time.monotonic_ns()}", daily_api_limit=10**8
+    )
     log(f"B4 set-up: {users} users, each connected, first sync and one poll in-process…")
     with _quiet("accounts.services"):
-        setup = _set_up(handle, users, log)
+        setup = _set_up(handle, users, log, org_id=org["id"])
     fleet, changed = setup["user_ids"], setup["changed"]
     out = {
         "users": users,
