@@ -8,7 +8,7 @@ Each of these only ever says "there may be something": then the run reads it exa
 
 - creates in doubt come only from this user's pushes, and the run holds the user's lease;
 - a change queued while the run holds the lease asks for another round (``rerun_requested``),
-  which the run's end queues (``engine._rerun_if_asked``);
+  which the run's end queues (``rounds.rerun_if_asked``);
 - a feed or a stream turned on during the run is read by the next run: the feed's coverage and
   the stream's stretch of the poll interval are an optimisation of later polls, not of this one.
 """
