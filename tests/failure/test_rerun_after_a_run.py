@@ -47,6 +47,22 @@ def _someone_waits_for_a_lock():
         return cursor.fetchone()[0] > 0
 
 
+def _run_in_a_thread(user, trigger):
+    """A worker's run of ``user`` in a thread with its own database connection; its SyncRun
+    lands in the list returned."""
+    results = []
+
+    def work():
+        try:
+            results.append(sync_user(user_id=user.pk, trigger=trigger))
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    return worker, results
+
+
 def test_a_worker_that_came_after_the_push_loop_gets_its_own_round(
     syncing, sf_emulator, monkeypatch
 ):
@@ -54,16 +70,7 @@ def test_a_worker_that_came_after_the_push_loop_gets_its_own_round(
     services.task_create(user=syncing, name="Call Ana")  # the first run's push
     OrmQ.objects.all().delete()  # that change's own job: this test runs the sync itself
     hold = sf_emulator.hold_response(method="POST", path="composite", safety_seconds=90)
-    results = []
-
-    def first_run():
-        try:
-            results.append(sync_user(user_id=syncing.pk, trigger="push"))
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    worker = threading.Thread(target=first_run, daemon=True)
-    worker.start()
+    worker, results = _run_in_a_thread(syncing, "push")
     try:
         assert sf_emulator.wait_until_held(hold["id"], timeout=30), "the run never pushed"
         org = SalesforceOrg.objects.get(pk=syncing.salesforce_connection.org_id)
@@ -100,16 +107,7 @@ def test_a_change_saved_while_an_idle_poll_reads_is_not_left_for_the_next_poll(
     OrmQ.objects.all().delete()
     SyncState.objects.filter(user=syncing).update(push_queued=True)  # a job done by an earlier run
     hold = sf_emulator.hold_response(method="GET", path="queryAll", safety_seconds=90)
-    results = []
-
-    def poll():
-        try:
-            results.append(sync_user(user_id=syncing.pk, trigger="poll"))
-        finally:
-            connections.close_all()
-
-    worker = threading.Thread(target=poll, daemon=True)
-    worker.start()
+    worker, results = _run_in_a_thread(syncing, "poll")
     try:
         assert sf_emulator.wait_until_held(hold["id"], timeout=30), "the poll never read"
         task = services.task_create(user=syncing, name="Saved mid-poll")
