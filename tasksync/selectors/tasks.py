@@ -14,6 +14,28 @@ _HIGH_FIRST = Case(
 )
 
 
+# What a task row shows (tasksync/templatetags/task_rows.py), its link's and its outbox row's
+# state included: the pages read these columns only (no details, no JSON to decode).
+TASK_ROW_FIELDS = (
+    "name",
+    "status",
+    "priority",
+    "due_date",
+    "related_who",
+    "related_what",
+    "link__state",
+    "link__sf_id",
+    "outbound__state",
+    "outbound__last_error",
+)
+
+
+def _rows(tasks):
+    """The tasks as the pages list them: each row's sync badge from the same query (no query
+    per task), the row's columns only."""
+    return tasks.select_related("link", "outbound").only(*TASK_ROW_FIELDS)
+
+
 @dataclass(frozen=True)
 class CommandCenter:
     today: date
@@ -34,9 +56,7 @@ def command_center_for(*, user, now=None) -> CommandCenter:
     tomorrow = today + timedelta(days=1)
     open_tasks = ReminderTask.objects.live().for_user(user).filter(status=TaskStatus.OPEN)
     tasks = list(
-        open_tasks.filter(due_date__in=[today, tomorrow])
-        .select_related("link", "outbound")  # each row's sync badge, without a query per task
-        .order_by(_HIGH_FIRST, "name", "pk")
+        _rows(open_tasks.filter(due_date__in=[today, tomorrow])).order_by(_HIGH_FIRST, "name", "pk")
     )
     return CommandCenter(
         today=today,
@@ -54,7 +74,7 @@ TASK_VIEWS = ("overdue", "today", "upcoming", "completed")
 
 def task_list_for(*, user, status: str | None = None, show: str = "", now=None):
     # R14: each row shows its sync badge, read from the link and the outbox row in the same query.
-    tasks = ReminderTask.objects.live().for_user(user).select_related("link", "outbound")
+    tasks = _rows(ReminderTask.objects.live().for_user(user))
     if status in TaskStatus.values:
         tasks = tasks.filter(status=status)
     if show in TASK_VIEWS:
