@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import without_tokens
 from tasksync import admin_views
 from tasksync.admin.common import (
     LIST_VALUE_LIMIT,
@@ -14,6 +15,7 @@ from tasksync.admin.common import (
     LogSearch,
     ReadOnlyAdmin,
     TaskLogAdmin,
+    UserConnectionShown,
     _admin_link,
     _changelist_link,
     _changes,
@@ -93,7 +95,7 @@ class SyncRunAdmin(LogSearch, ReadOnlyAdmin):
 
     def _events_page(self, request, run):
         """One page of the run's events, oldest first, and links to the others."""
-        events = (
+        events = without_tokens(
             SyncEvent.objects.filter(run=run)
             .select_related("task", "user__salesforce_connection")
             .order_by("created_at", "id")
@@ -146,7 +148,7 @@ class SyncEventAdmin(TaskLogAdmin):
 
 
 @admin.register(TaskLink)
-class TaskLinkAdmin(LogSearch, ReadOnlyAdmin):
+class TaskLinkAdmin(UserConnectionShown, LogSearch, ReadOnlyAdmin):
     list_display = [
         "id",
         "task_name",

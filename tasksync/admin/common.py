@@ -233,7 +233,15 @@ class ReadOnlyAdmin(RuleCitedAdmin, accounts_admin.ReadOnlyAdmin):
     """An audit row: viewed, never added, changed or deleted by hand."""
 
 
-class TaskLogAdmin(LogSearch, ReadOnlyAdmin):
+class UserConnectionShown:
+    """A list that joins each row's user and Salesforce connection (to link records in
+    Salesforce): the connection's tokens stay unread (R17)."""
+
+    def get_queryset(self, request):
+        return accounts_admin.without_tokens(super().get_queryset(request))
+
+
+class TaskLogAdmin(UserConnectionShown, LogSearch, ReadOnlyAdmin):
     """A log of task changes (events, conflicts): searched by user, Salesforce ids and task name,
     counted cheaply, and listed from when the row was written and the task with its user."""
 

@@ -13,6 +13,7 @@ from tasksync.admin.common import (
     FixedChoicesFilter,
     LogSearch,
     ReadOnlyAdmin,
+    UserConnectionShown,
     _admin_link,
     _changelist_link,
     _connection,
@@ -66,7 +67,7 @@ def _user_action(name, service, note, description):
 
 
 @admin.register(SyncState)
-class SyncStateAdmin(LogSearch, ReadOnlyAdmin):
+class SyncStateAdmin(UserConnectionShown, LogSearch, ReadOnlyAdmin):
     """The user's sync (R14). Changed only through the actions, which call the sync services."""
 
     list_display = [

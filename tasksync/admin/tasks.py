@@ -8,6 +8,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import QuickActionCheckbox, without_tokens
 from tasksync.admin.common import (
     _admin_link,
     _changelist_link,
@@ -27,7 +28,7 @@ LiveFilter = is_set_filter("deleted_at", _("deleted"), _("Live"), _("Deleted (to
 
 
 @admin.register(ReminderTask)
-class ReminderTaskAdmin(RuleCitedAdmin, admin.ModelAdmin):
+class ReminderTaskAdmin(QuickActionCheckbox, RuleCitedAdmin, admin.ModelAdmin):
     list_display = [
         "id",
         "name",
@@ -77,7 +78,7 @@ class ReminderTaskAdmin(RuleCitedAdmin, admin.ModelAdmin):
             _changelist_link(SyncConflict, _("Conflicts"), task__id__exact=task.pk),
         ]
         link = TaskLink.objects.select_related("user__salesforce_connection").filter(task=task)
-        link = link.first()
+        link = without_tokens(link).first()
         if link is not None:
             parts.append(_admin_link(link, _("Link")))
             parts.append(_salesforce_link(link.user, link.sf_id))
@@ -114,7 +115,9 @@ class ReminderTaskAdmin(RuleCitedAdmin, admin.ModelAdmin):
         log of edits made here."""
         task = self.get_object(request, unquote(object_id))
         if task is not None:
-            events = task.sync_events.select_related("task", "user__salesforce_connection")
+            events = without_tokens(
+                task.sync_events.select_related("task", "user__salesforce_connection")
+            )
             latest = list(events.order_by("-created_at", "-id")[: self.HISTORY_EVENTS + 1])
             extra_context = {
                 **(extra_context or {}),
