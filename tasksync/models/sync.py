@@ -255,10 +255,19 @@ class EventAction(models.TextChoices):
 class SyncEvent(models.Model):
     """One record's change in one run: the history of a task (R14)."""
 
-    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="events", null=True)
+    # A run's and a task's events are read newest first (the admin's lists, a task's History):
+    # each key's index carries the order too (see Meta), in place of the plain key index.
+    run = models.ForeignKey(
+        SyncRun, on_delete=models.CASCADE, related_name="events", null=True, db_index=False
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     task = models.ForeignKey(
-        ReminderTask, on_delete=models.CASCADE, related_name="sync_events", null=True, blank=True
+        ReminderTask,
+        on_delete=models.CASCADE,
+        related_name="sync_events",
+        null=True,
+        blank=True,
+        db_index=False,
     )
     sf_id = models.CharField(max_length=18, blank=True, default="")
     direction = models.CharField(max_length=8, choices=Direction.choices)
@@ -268,7 +277,15 @@ class SyncEvent(models.Model):
     message = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    Meta = model_meta(_("sync event"), _("sync events"), ordering=["-created_at", "-id"])
+    Meta = model_meta(
+        _("sync event"),
+        _("sync events"),
+        ordering=["-created_at", "-id"],
+        indexes=[
+            models.Index(fields=["run", "created_at", "id"], name="event_run_time"),
+            models.Index(fields=["task", "created_at", "id"], name="event_task_time"),
+        ],
+    )
 
     def __str__(self):
         return f"{self.direction} {self.action} {self.sf_id}"

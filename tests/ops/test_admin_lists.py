@@ -68,3 +68,25 @@ def test_a_searched_page_of_events_reads_no_token(history, admin_client):
     url = reverse("admin:tasksync_syncevent_changelist") + "?q=task"
     joined, tokens = _token_reads(admin_client, url)
     assert joined and not tokens
+
+
+def _plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for method in ("seqscan", "bitmapscan", "sort"):  # as with a big log: the index
+                cursor.execute(f"SET LOCAL enable_{method} = off")
+            cursor.execute("EXPLAIN " + sql, params)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+
+@pytest.mark.parametrize("key", ["run", "task"])
+def test_a_runs_or_a_tasks_events_are_read_newest_first_from_an_index(key, history):
+    # R14: the first import's 10,000 events, or a busy task's, are paged newest first without
+    # sorting them all for each page.
+    event = SyncEvent.objects.filter(run__isnull=False, task__isnull=False).first()
+    page = SyncEvent.objects.filter(**{key: getattr(event, key)}).order_by("-created_at", "-id")
+    plan = _plan(page[:100])
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
