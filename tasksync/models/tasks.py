@@ -86,7 +86,15 @@ class ReminderTask(models.Model):
         _("reminder tasks"),
         ordering=[models.F("due_date").asc(nulls_last=True), "-created_at"],
         indexes=[
-            models.Index(fields=["user", "deleted_at", "due_date"], name="task_user_live_due"),
+            # A rep's live tasks in the pages' order: the task list's page of 100 (and the
+            # Command Center's two days) read from the index, not sorted from all of them. The
+            # condition, not a deleted_at column: PostgreSQL orders by an index only past
+            # columns fixed by "=", and "IS NULL" is not one.
+            models.Index(
+                fields=["user", "due_date", "-created_at"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="task_user_live_order",
+            ),
         ],
     )
 

@@ -119,3 +119,24 @@ def test_the_rows_speak_the_reps_language(client, db):
     assert 'aria-label="Abrir Llamar a Ana en Salesforce">Abrir en Salesforce</a>' in html
     assert 'title="Nombre y Relacionado con en Salesforce"' in html
     assert ">Sincronizada</span>" in html and "sáb 28 Nov 2026" in html
+
+
+def test_a_page_of_the_task_list_is_read_in_order_from_an_index(db):
+    # R14: the task list's page of 100 (of a rep's 10,000 tasks) comes from the index in the
+    # list's own order, not from sorting every live task of the rep for each page.
+    from tasksync.selectors import task_list_for
+
+    rep = _rep()
+    _task(rep, 1)
+    sql, params = task_list_for(user=rep)[:100].query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for method in ("seqscan", "bitmapscan", "sort"):  # as with a big table
+                cursor.execute(f"SET LOCAL enable_{method} = off")
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "task_user_live_order" in plan and "Sort" not in plan, plan
+        else:  # SQLite puts NULLs first in an index: it sorts, but only the rep's live tasks
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+            assert "USING INDEX task_user_live_order" in plan, plan
