@@ -159,6 +159,7 @@ class LogSearch:
     search_own: tuple[str, ...] = ("sf_id",)  # the row's own columns, contains-matched
     search_task = True  # the row's task, by name
     search_help_text = _("A username, email, task name, or Salesforce user, org or record id.")
+    few_matches = 500  # a search matching at most this many rows is read by their keys
 
     def get_search_results(self, request, queryset, search_term):
         from accounts.models import SalesforceConnection
@@ -174,6 +175,7 @@ class LogSearch:
                 return queryset.filter(user__in=users.values("user")), False
             if self.record_id_field is not None:
                 return queryset.filter(**_id_matches(self.record_id_field, term)), False
+        matched = queryset
         for bit in smart_split(term):
             if bit[0] in "\"'" and bit[-1] == bit[0] and len(bit) > 1:
                 bit = unescape_string_literal(bit)
@@ -182,8 +184,19 @@ class LogSearch:
                 match |= Q(**{f"{field}__icontains": bit})
             if self.search_task:
                 match |= Q(task__in=ReminderTask.objects.filter(name__icontains=bit).values("pk"))
-            queryset = queryset.filter(match)
-        return queryset, False
+            matched = matched.filter(match)
+        return _by_keys_if_few(queryset, matched, self.few_matches), False
+
+
+def _by_keys_if_few(queryset, matched, few: int):
+    """``matched`` (``queryset`` filtered by a search), as its rows' keys when it has at most
+    ``few`` rows. A contains-match is a guess to the planner: PostgreSQL and SQLite both take it
+    to keep most rows, and walk the log's date index in the list's order testing every row
+    until the page is full (about 130 ms at 100,000 events for a search that matches 180), then
+    count them all again. The keys are found in one pass that stops at ``few`` + 1; the count
+    and the page then read those rows by their primary key."""
+    keys = list(matched.order_by().values_list("pk", flat=True)[: few + 1])
+    return matched if len(keys) > few else queryset.filter(pk__in=keys)
 
 
 class FixedChoicesFilter(admin.SimpleListFilter):
