@@ -43,6 +43,9 @@ class ReminderTaskAdmin(QuickActionCheckbox, RuleCitedAdmin, admin.ModelAdmin):
     list_select_related = ["user", "link", "outbound"]
     list_filter = ["status", "priority", "origin", LiveFilter, "due_date", "created_at"]
     search_fields = ["name", "user__username", "user__email", "link__sf_id"]
+    # Newest first, from the key's index: the model's order (by due date, for a rep's pages)
+    # over every rep's tasks joined and sorted all of them for each page (42 ms at 10,000).
+    ordering = ["-id"]
     # A date filter, not date_hierarchy: the hierarchy reads every row's date (SELECT DISTINCT).
     raw_id_fields = ["user"]
     show_full_result_count = False

@@ -90,3 +90,12 @@ def test_a_runs_or_a_tasks_events_are_read_newest_first_from_an_index(key, histo
     page = SyncEvent.objects.filter(**{key: getattr(event, key)}).order_by("-created_at", "-id")
     plan = _plan(page[:100])
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def test_the_task_list_pages_every_reps_tasks_newest_first_from_the_key(history, admin_client):
+    # R14: staff's list of all tasks reads a page from the primary key's index, newest first.
+    response = admin_client.get(reverse("admin:tasksync_remindertask_changelist"))
+    tasks = list(response.context["cl"].result_list)
+    assert [task.pk for task in tasks] == sorted((task.pk for task in tasks), reverse=True)
+    plan = _plan(response.context["cl"].queryset[:100])
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
