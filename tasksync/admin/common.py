@@ -153,10 +153,16 @@ class LogSearch:
     instead of contains-matches over four tables joined to every row of the log (0.2-0.4 s at
     100,000 events, now about a quarter of that). A whole Salesforce id pasted in the box is
     looked up only where that kind of id lives: the users of a user or org id, or the row's own
-    record id (``record_id_field``)."""
+    record id (``record_id_field``).
+
+    The row's own Salesforce id columns (``search_own``) match a word as it is written where the
+    database compares case (PostgreSQL; SQLite's LIKE ignores it): a Salesforce id is
+    case-sensitive (``…aB`` and ``…Ab`` are two records), and PostgreSQL's case-folded match
+    (``UPPER(…) LIKE``) costs three times a plain ``LIKE`` over the log (157 ms against 48 at
+    100,000 events)."""
 
     record_id_field: str | None = "sf_id"
-    search_own: tuple[str, ...] = ("sf_id",)  # the row's own columns, contains-matched
+    search_own: tuple[str, ...] = ("sf_id",)  # the row's own Salesforce id columns
     search_task = True  # the row's task, by name
     search_help_text = _("A username, email, task name, or Salesforce user, org or record id.")
     few_matches = 500  # a search matching at most this many rows is read by their keys
@@ -181,7 +187,7 @@ class LogSearch:
                 bit = unescape_string_literal(bit)
             match = Q(user__in=_users_matching(bit))
             for field in self.search_own:
-                match |= Q(**{f"{field}__icontains": bit})
+                match |= Q(**{f"{field}__contains": bit})
             if self.search_task:
                 match |= Q(task__in=ReminderTask.objects.filter(name__icontains=bit).values("pk"))
             matched = matched.filter(match)

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib import admin
+from django.db import connection
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -414,3 +415,17 @@ def test_it_finds_by_words_what_djangos_own_search_finds(
         assert sorted(ours.values_list("pk", flat=True)) == sorted(
             django.distinct().values_list("pk", flat=True)
         ), term
+
+
+def test_a_record_id_is_searched_as_it_is_written(history, admin_client):
+    # A Salesforce id is case-sensitive: "…aB" and "…Ab" are two records. Where the database
+    # compares case (PostgreSQL), a fragment of a record id matches as written; SQLite's LIKE
+    # ignores case, and matches both.
+    event = SyncEvent.objects.filter(user=history).exclude(sf_id="").first()
+    fragment = event.sf_id[2:11]
+    assert fragment != fragment.lower()
+    url = _url(SyncEvent, "changelist")
+    found = list(admin_client.get(url, {"q": fragment}).context["cl"].queryset)
+    assert event in found
+    other_case = list(admin_client.get(url, {"q": fragment.lower()}).context["cl"].queryset)
+    assert (event in other_case) is (connection.vendor == "sqlite")
