@@ -202,7 +202,11 @@ def _by_keys_if_few(queryset, matched, few: int):
     count them all again. The keys are found in one pass that stops at ``few`` + 1; the count
     and the page then read those rows by their primary key."""
     keys = list(matched.order_by().values_list("pk", flat=True)[: few + 1])
-    return matched if len(keys) > few else queryset.filter(pk__in=keys)
+    if len(keys) > few:
+        return matched
+    # No match is still asked of the database (a key is never null), so the page costs the
+    # same queries whatever the search finds: Django answers an empty IN list without one.
+    return queryset.filter(pk__in=keys) if keys else queryset.filter(pk__isnull=True)
 
 
 class FixedChoicesFilter(admin.SimpleListFilter):

@@ -4,6 +4,7 @@ import pytest
 from django.contrib import admin
 from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
@@ -429,3 +430,15 @@ def test_a_record_id_is_searched_as_it_is_written(history, admin_client):
     assert event in found
     other_case = list(admin_client.get(url, {"q": fragment.lower()}).context["cl"].queryset)
     assert (event in other_case) is (connection.vendor == "sqlite")
+
+
+def test_a_search_costs_the_same_queries_whether_it_finds_rows_or_not(history, admin_client):
+    # Issue 16 B5: the page's queries do not depend on what the search finds.
+    url = _url(SyncEvent, "changelist")
+    counts = []
+    for term in ("forbidden", "zzz-no-such-thing"):
+        with CaptureQueriesContext(connection) as queries:
+            found = admin_client.get(url, {"q": term}).context["cl"].result_count
+        counts.append((len(queries), found > 0))
+    assert counts[0][1] and not counts[1][1]
+    assert counts[0][0] == counts[1][0], counts
