@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import admin as accounts_admin
 from accounts.salesforce import oauth
 from tasksync.admin.rules import RuleCitedAdmin
+from tasksync.links import url_with_key
 
 INTEGER = IntegerField()
 SALESFORCE_SEARCH = [
@@ -49,7 +50,7 @@ def _admin_link(obj, label=None):
     if obj is None:
         return "—"
     opts = obj._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    url = url_with_key(f"admin:{opts.app_label}_{opts.model_name}_change", obj.pk)
     return format_html('<a href="{}">{}</a>', url, label if label is not None else str(obj))
 
 
@@ -99,7 +100,7 @@ def _run_link(run_id):
     """A link to a run's page from its id alone (no query for the run)."""
     if not run_id:
         return "—"
-    url = reverse("admin:tasksync_syncrun_change", args=[run_id])
+    url = url_with_key("admin:tasksync_syncrun_change", run_id)
     return format_html('<a href="{}">#{}</a>', url, run_id)
 
 
