@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.paginator import Paginator
 from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import without_tokens
@@ -25,6 +24,7 @@ from tasksync.admin.common import (
     _when,
     event_rows,
 )
+from tasksync.markup import html
 from tasksync.models import (
     OutboundChange,
     SyncEvent,
@@ -132,7 +132,7 @@ class SyncEventAdmin(TaskLogAdmin):
 
     @admin.display(description=_("what"), ordering="action")
     def what(self, event):
-        return format_html("{}<br>{}", event.get_direction_display(), event.action)
+        return html("{}<br>{}", event.get_direction_display(), event.action)
 
     @admin.display(description=_("changes (old → new)"))
     def changed(self, event):

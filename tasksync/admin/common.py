@@ -5,7 +5,7 @@ import re
 from django.contrib import admin
 from django.db.models import IntegerField, Q
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, smart_split, unescape_string_literal
 from django.utils.timezone import localtime
@@ -15,6 +15,7 @@ from accounts import admin as accounts_admin
 from accounts.salesforce import oauth
 from tasksync.admin.rules import RuleCitedAdmin
 from tasksync.links import url_with_key
+from tasksync.markup import html
 
 INTEGER = IntegerField()
 SALESFORCE_SEARCH = [
@@ -43,7 +44,7 @@ def _salesforce_link(user, sf_id):
     if not instance:
         return sf_id
     url = f"{instance}/{sf_id}"
-    return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, sf_id)
+    return html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, sf_id)
 
 
 def _admin_link(obj, label=None):
@@ -51,7 +52,7 @@ def _admin_link(obj, label=None):
         return "—"
     opts = obj._meta
     url = url_with_key(f"admin:{opts.app_label}_{opts.model_name}_change", obj.pk)
-    return format_html('<a href="{}">{}</a>', url, label if label is not None else str(obj))
+    return html('<a href="{}">{}</a>', url, label if label is not None else str(obj))
 
 
 def _changelist_link(model, label, **filters):
@@ -69,8 +70,8 @@ def _changes(changes, limit=None):
     rows = []
     for field, values in changes.items():
         old, new = values if isinstance(values, list) and len(values) == 2 else (None, values)
-        rows.append((field, _value(old, limit), _value(new, limit)))
-    return format_html_join(mark_safe("<br>"), "{}: {} → {}", rows)
+        rows.append(html("{}: {} → {}", field, _value(old, limit), _value(new, limit)))
+    return mark_safe("<br>".join(rows))  # noqa: S308 - each line escaped
 
 
 def _value(value, limit=None):
@@ -81,7 +82,7 @@ def _value(value, limit=None):
     text = str(value)
     if limit is None or len(text) <= limit:
         return text
-    return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(limit))
+    return html('<span title="{}">{}</span>', text, Truncator(text).chars(limit))
 
 
 LIST_VALUE_LIMIT = 40
@@ -93,7 +94,7 @@ def _when(moment):
     if moment is None:
         return "—"
     local = localtime(moment)
-    return format_html("{}<br>{}", f"{local:%Y-%m-%d}", f"{local:%H:%M:%S}")
+    return html("{}<br>{}", f"{local:%Y-%m-%d}", f"{local:%H:%M:%S}")
 
 
 def _run_link(run_id):
@@ -101,7 +102,7 @@ def _run_link(run_id):
     if not run_id:
         return "—"
     url = url_with_key("admin:tasksync_syncrun_change", run_id)
-    return format_html('<a href="{}">#{}</a>', url, run_id)
+    return html('<a href="{}">#{}</a>', url, run_id)
 
 
 def event_rows(events, *, show_task=True):
@@ -279,4 +280,4 @@ class TaskLogAdmin(UserConnectionShown, LogSearch, ReadOnlyAdmin):
     @admin.display(description=_("task"), ordering="task__name")
     def task_name(self, row):
         task = _admin_link(row.task, _value(row.task.name, 40)) if row.task else "—"
-        return format_html('{}<br><span class="quiet">{}</span>', task, row.user)
+        return html('{}<br><span class="quiet">{}</span>', task, row.user)

@@ -6,9 +6,8 @@ of template machinery a row: a context push, some thirty variable lookups, eight
 tags, two URL tags and a nested include for the sync badge. That was most of both pages' time
 (issue 16, B5). Here the fixed labels are translated, escaped and the URLs reversed once a
 page, and each row is one string with every value of the task and its sync state escaped as
-Django escapes (``_e``): the same markup as the template's (R14: the badge; "Open in
-Salesforce" only from a trusted instance URL, R17). ``format_html`` a value cost about three
-times Django's ``escape``, which is already most of a row's time.
+Django escapes (``tasksync.markup.esc``): the same markup as the template's (R14: the badge;
+"Open in Salesforce" only from a trusted instance URL, R17).
 
 Use as ``{% task_rows tasks %}`` inside a ``<ul class="tasks">``; the tasks come with
 ``select_related("link", "outbound")`` so the badge costs no query. The context gives ``rep``
@@ -19,7 +18,6 @@ page itself) and the CSRF token.
 from __future__ import annotations
 
 from functools import partial
-from html import escape as _escape
 
 from django import template
 from django.core.exceptions import ObjectDoesNotExist
@@ -28,19 +26,13 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, pgettext
 
 from tasksync.links import url_with_key
+from tasksync.markup import esc as _e
 from tasksync.models import LinkState, OutboxState, TaskPriority, TaskStatus
 from tasksync.templatetags.salesforce_links import salesforce_base_for, salesforce_task_url_for
 
 register = template.Library()
 
 DUE_FORMAT = "D j M Y"
-
-
-def _e(value) -> str:
-    """``value`` escaped as Django's ``escape`` does (a safe string stays as it is)."""
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return _escape(str(value))
 
 
 class _Page:
