@@ -68,9 +68,12 @@ live_rep_status = REP_STATUS.poll_view()
 @require_POST
 @login_required
 def time_zone_detected(request):
-    """R16: the browser's zone, posted once per session by static/js/rep.js."""
+    """R16: the browser's zone, posted once a tab by static/js/rep.js (the service takes it once
+    and never over the user's choice). It writes nothing to the session: a session saved here
+    could overwrite what a request beside it saves, such as the OAuth state of "Connect
+    Salesforce" clicked while this post was on its way (the connect then failed its state
+    check)."""
     zone_from_browser(user=request.user, zone=request.POST.get("time_zone", ""))
-    request.session["tasksync_zone_known"] = True
     return HttpResponse(status=204)
 
 

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.urls import reverse
 
 from tasksync.models import OutboundChange, SyncState, TaskLink, ZoneChoice
@@ -177,7 +178,6 @@ def test_the_browsers_time_zone_is_taken_once_and_never_over_the_users_choice(si
     signed_in.post(reverse("time_zone_detected"), {"time_zone": "America/Chicago"})
     user.refresh_from_db()
     assert user.time_zone == "America/Chicago"
-    assert "data-detect-zone-url" not in signed_in.get(reverse("command_center")).content.decode()
 
     signed_in.post(
         reverse("settings"), {"form": "preferences", "time_zone": "Asia/Tokyo", "language": ""}
@@ -237,3 +237,15 @@ def test_the_task_list_region_keeps_its_filter_across_polls(signed_in, user):
     html = poll.content.decode()
     assert "Also late" in html and "Late" in html and "Due today" not in html
     assert 'hx-get="/live/tasks/?show=overdue"' in html
+
+
+def test_the_zone_post_leaves_the_session_alone(signed_in, user):
+    # R16, R17: posted by the page as it opens, while the rep may already have clicked "Connect
+    # Salesforce": a session saved by it could overwrite the connect's OAuth state.
+    signed_in.post(reverse("salesforce_connect"))
+    state = dict(signed_in.session.items())
+    assert "salesforce_oauth" in state
+    response = signed_in.post(reverse("time_zone_detected"), {"time_zone": "America/Chicago"})
+    assert response.status_code == 204
+    assert settings.SESSION_COOKIE_NAME not in response.cookies  # not saved
+    assert dict(signed_in.session.items()) == state
