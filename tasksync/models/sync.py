@@ -47,6 +47,9 @@ class SyncState(models.Model):
     # The last read that brought many records in full: while the cursor is before it, the
     # overlap holds them and polls read it as ids and stamps (sync.pull.overlap).
     busy_read_at = models.DateTimeField(null=True, blank=True)
+    # Colleagues' tasks the last read saw (R18): from pull.overlap.CROWD on, polls read the
+    # rep's own tasks in full and the colleagues' as ids, stamps and owners.
+    colleagues_seen = models.PositiveIntegerField(default=0)
     last_success_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
     next_poll_at = models.DateTimeField(_("next poll"), null=True, blank=True, db_index=True)
     progress_done = models.PositiveIntegerField(default=0)

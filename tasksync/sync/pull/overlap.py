@@ -23,6 +23,16 @@ made in the same second as a read, just after it, out of the stamps' part. What 
 two writes to one task in one second, one seen and the other committed late, after the read:
 equal stamps cannot tell them apart (a full read of the overlap would).
 
+A crowded org is read the same way (R18). The changes query sees the whole org, so that a task
+of this rep's reassigned to a colleague reaches their run; each poll of each rep also read every
+colleague's changed task in full, only to skip it: in an org of 300 reps each changing a few
+tasks, each poll read ~900 records in full, and a round of polls grew with the square of the
+reps. Once a read has seen ``CROWD`` colleagues' records or more, polls read the rep's own tasks
+in full and the colleagues' as ids, stamps and owners, in the same Composite call; a colleague's
+record is read again in full only where it is linked to this rep and means something for the
+link (reassigned away, deleted, or changed since the link last saw it). Not while a create of
+theirs is in doubt: the match needs the full record, whoever owns it now (R10).
+
 Without Composite (``SALESFORCE_COMPOSITE`` off) the overlap is read in full with the rest, in
 the one query, as the two reads would be two calls.
 """
@@ -34,13 +44,16 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote_plus
 
 from accounts.salesforce.client import sf_datetime, soql_datetime, soql_id
+from tasksync.bulk.lookups import ids_in
 from tasksync.models import LinkState, TaskLink
+from tasksync.sync import decide
 from tasksync.sync.context import RunContext
 from tasksync.sync.pull.query import REAL_TASKS, task_fields
 
 OVERLAP = timedelta(minutes=2)
 FRESH = timedelta(seconds=30)  # before the last read answered: still read in full
 STAMPS_FROM = 200  # records read in full by one pull that make the next polls read stamps
+CROWD = 200  # colleagues' records one read saw that make the next polls read theirs as stamps
 SEEN = "seen"  # the referenceId of the overlap's subrequest
 SEEN_FIELDS = "Id, SystemModstamp, OwnerId, IsDeleted, IsArchived"
 # Ids a query when records are read again by id: 200 ids keep the GET's URL near 5,000
@@ -60,6 +73,31 @@ def split_at(ctx: RunContext) -> datetime | None:
     if state.watermark > busy:
         return None
     return state.watermark + OVERLAP - FRESH
+
+
+def own_only(ctx: RunContext, in_doubt) -> bool:
+    """Whether this poll reads only the rep's own tasks in full, the colleagues' as stamps: the
+    last read saw ``CROWD`` colleagues' records or more, there is a cursor and Composite, and
+    no create of theirs is in doubt (its match needs the full record, whoever owns it now)."""
+    return (
+        ctx.state.colleagues_seen >= CROWD
+        and ctx.state.watermark is not None
+        and ctx.client.use_composite
+        and not in_doubt
+    )
+
+
+def colleagues_in(records, me: str) -> int:
+    """How many of these records another Salesforce user owns."""
+    return sum(1 for r in records if r.get("OwnerId") not in (None, me))
+
+
+def note_colleagues(ctx: RunContext, seen: int) -> None:
+    """How many colleagues' records this read saw, for the next poll's ``own_only`` (written at
+    the run's end, with the cursor, and only when it changed)."""
+    if seen != ctx.state.colleagues_seen:
+        ctx.state.colleagues_seen = seen
+        ctx.state_updates["colleagues_seen"] = seen
 
 
 def in_next_overlap(page: dict, read_at: datetime | None) -> int:
@@ -82,20 +120,26 @@ def note_busy_read(ctx: RunContext, read_at: datetime, full_records: int) -> Non
         ctx.state_updates["busy_read_at"] = read_at
 
 
-def seen_subrequest(ctx: RunContext, since: datetime, until: datetime) -> dict:
-    """The overlap's ids, stamps and owners, recycle bin included, as a Composite subrequest."""
+def seen_subrequest(
+    ctx: RunContext, since: datetime, until: datetime | None, *, colleagues: bool = False
+) -> dict:
+    """Ids, stamps and owners, recycle bin included, as a Composite subrequest: the overlap's
+    (from ``since`` to ``until``), and with ``colleagues`` every colleague's task from
+    ``since`` on."""
+    before = f"SystemModstamp < {soql_datetime(until)}" if until is not None else ""
+    theirs = f"OwnerId != {soql_id(ctx.sf_user_id)}" if colleagues else ""
+    which = " OR ".join(term for term in (before, theirs) if term)
     soql = (
         f"SELECT {SEEN_FIELDS} FROM Task WHERE {REAL_TASKS} "
         f"AND SystemModstamp >= {soql_datetime(since)} "
-        f"AND SystemModstamp < {soql_datetime(until)} ORDER BY SystemModstamp, Id"
+        f"AND ({which}) ORDER BY SystemModstamp, Id"
     )
     url = ctx.client.data_url(f"queryAll/?q={quote_plus(soql)}")
     return {"method": "GET", "url": url, "referenceId": SEEN}
 
 
-def pages_to_read_again(ctx: RunContext, answer: dict | None) -> Iterator[dict]:
-    """The overlap's records that changed since they were last read, read in full by id."""
-    rows = _seen_rows(ctx, answer)
+def pages_to_read_again(ctx: RunContext, rows: list[dict]) -> Iterator[dict]:
+    """The records read as stamps that changed since they were last read, read in full by id."""
     ids = _changed_ids(ctx, rows) if rows else []
     for start in range(0, len(ids), BY_ID_CHUNK):
         ctx.check_budget()  # R13: each further call can wait for the budget
@@ -111,7 +155,7 @@ def by_id_query(sf_ids: list[str]) -> str:
     )
 
 
-def _seen_rows(ctx: RunContext, answer: dict | None) -> list[dict]:
+def seen_rows(ctx: RunContext, answer: dict | None) -> list[dict]:
     """Every row of the overlap's answer, its further pages read if it has any."""
     if answer is None or answer.get("httpStatusCode") != 200:
         raise ctx.client.subrequest_problem(answer or {"httpStatusCode": 500, "body": []})
@@ -125,16 +169,36 @@ def _seen_rows(ctx: RunContext, answer: dict | None) -> list[dict]:
 
 
 def _changed_ids(ctx: RunContext, rows: list[dict]) -> list[str]:
-    seen_at = dict(
-        TaskLink.objects.filter(user=ctx.user, org_id=ctx.org_id, sf_id__in=[r["Id"] for r in rows])
+    links = {
+        sf_id: (stamp, state)
+        for sf_id, stamp, state in TaskLink.objects.filter(
+            ids_in("sf_id", [r["Id"] for r in rows]), user=ctx.user, org_id=ctx.org_id
+        )
         .exclude(state=LinkState.RETIRED)
-        .values_list("sf_id", "sf_system_modstamp")
-    )
+        .values_list("sf_id", "sf_system_modstamp", "state")
+    }
     me = ctx.sf_user_id
-    return [row["Id"] for row in rows if _read_again(row, seen_at, me)]
+    return [row["Id"] for row in rows if _read_again(row, links.get(row["Id"]), me)]
 
 
-def _read_again(row: dict, seen_at: dict, me: str) -> bool:
-    if row["Id"] in seen_at:
-        return seen_at[row["Id"]] != sf_datetime(row.get("SystemModstamp"))
-    return row.get("OwnerId") == me and not row.get("IsDeleted") and not row.get("IsArchived")
+def _read_again(row: dict, link: tuple | None, me: str) -> bool:
+    """A linked task of this rep's whose stamp is not the one its link last saw; a colleague's
+    task whose link here has not let go of it (R18: reassigned away, even in the second of the
+    last read, where stamps cannot tell), which ``decide.is_quiet`` tells from the owner and
+    the flags alone; an unlinked task of this rep's (a late import, a lost create's answer). A
+    colleague's task linked to no one here is skipped unread."""
+    owner = row.get("OwnerId")
+    if link is not None:
+        stamp, state = link
+        if owner in (None, me):
+            return stamp != sf_datetime(row.get("SystemModstamp"))
+        remote = decide.Remote(
+            id=row["Id"],
+            snapshot={},  # not read for a colleague's task
+            owner_id=owner,
+            deleted=bool(row.get("IsDeleted")),
+            archived=bool(row.get("IsArchived")),
+            last_modified=None,
+        )
+        return not decide.is_quiet(remote, state=state, synced_remote={}, me=me)
+    return owner == me and not row.get("IsDeleted") and not row.get("IsArchived")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from accounts.salesforce.client import soql_datetime
+from accounts.salesforce.client import soql_datetime, soql_id
 from tasksync.sync.context import RunContext
 
 TASK_FIELDS = (
@@ -22,11 +22,14 @@ def task_fields() -> str:
     return f"{TASK_FIELDS}, {key_field}" if key_field else TASK_FIELDS
 
 
-def changes_query(ctx: RunContext, since) -> str:
+def changes_query(ctx: RunContext, since, *, own_only: bool = False) -> str:
     """Every task changed since the cursor that this user can see, whoever owns it now: a task
     of theirs reassigned to someone else must reach their run to leave their lists (R18). What
-    is neither theirs nor linked to them is skipped unread."""
+    is neither theirs nor linked to them is skipped unread. With ``own_only``, only the tasks
+    they own now: in a crowded org the colleagues' are read apart, as ids, stamps and owners
+    (pull.overlap)."""
+    owner = f"AND OwnerId = {soql_id(ctx.sf_user_id)} " if own_only else ""
     return (
         f"SELECT {task_fields()} FROM Task WHERE {REAL_TASKS} "
-        f"AND SystemModstamp >= {soql_datetime(since)} ORDER BY SystemModstamp, Id"
+        f"AND SystemModstamp >= {soql_datetime(since)} {owner}ORDER BY SystemModstamp, Id"
     )

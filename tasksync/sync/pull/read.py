@@ -46,8 +46,8 @@ def pull(
     busy read, polls read the cursor's overlap as ids and stamps in the same call (pull.overlap).
     """
     importing = import_window_start is not None
-    soql, include_deleted, seen = _query(ctx, import_window_start)
     in_doubt = in_doubt_creates(ctx) if ctx.may_have.in_doubt else []
+    soql, include_deleted, seen = _query(ctx, import_window_start, in_doubt)
     if seen is not None:
         extras, heavy_extras = (*extras, seen), heavy_extras + 1
     calls = ctx.client.iter_chained(
@@ -58,19 +58,23 @@ def pull(
         chain_first=importing,
         before_next=ctx.check_budget,  # R13: the next page can wait for the budget
     )
-    read_at, answers, full = _apply_calls(ctx, calls, in_doubt, importing, on_first)
+    read_at, answers, full, colleagues = _apply_calls(ctx, calls, in_doubt, importing, on_first)
     if seen is not None:
-        full += _read_again(ctx, answers.get(overlap.SEEN), in_doubt, read_at)
+        rows = overlap.seen_rows(ctx, answers.get(overlap.SEEN))
+        colleagues += overlap.colleagues_in(rows, ctx.sf_user_id)
+        full += _read_again(ctx, rows, in_doubt, read_at)
+    if not importing:
+        overlap.note_colleagues(ctx, colleagues)
     _move_cursor(ctx, read_at, full)
     ctx.in_doubt_checked = True
     return answers
 
 
-def _read_again(ctx: RunContext, seen_answer, in_doubt, read_at) -> int:
-    """What changed in the overlap, read again by id and applied. After the newer pages: it is
-    read later, so never older than what they brought."""
+def _read_again(ctx: RunContext, rows, in_doubt, read_at) -> int:
+    """What changed among the records read as stamps, read again by id and applied. After the
+    newer pages: it is read later, so never older than what they brought."""
     full = 0
-    for page in overlap.pages_to_read_again(ctx, seen_answer):
+    for page in overlap.pages_to_read_again(ctx, rows):
         _apply_read_page(ctx, page, in_doubt, importing=False, first=False)
         full += overlap.in_next_overlap(page, read_at)
     return full
@@ -78,11 +82,12 @@ def _read_again(ctx: RunContext, seen_answer, in_doubt, read_at) -> int:
 
 def _apply_calls(ctx: RunContext, calls, in_doubt, importing: bool, on_first):
     """Each chained call's pages applied as they come; returns when the first call was answered
-    (None if nothing was read), the extras' answers and how many records it read in full that
-    the next poll's overlap holds."""
+    (None if nothing was read), the extras' answers, how many records it read in full that
+    the next poll's overlap holds, and how many of them colleagues own."""
     read_at = None
     answers: dict = {}
-    first_page, full = True, 0
+    first_page, full, colleagues = True, 0, 0
+    me = ctx.sf_user_id
     for chained in calls:
         if read_at is None:
             read_at = chained.answered_at or ctx.sf_now()
@@ -92,21 +97,24 @@ def _apply_calls(ctx: RunContext, calls, in_doubt, importing: bool, on_first):
         for page in chained.pages:
             _apply_read_page(ctx, page, in_doubt, importing=importing, first=first_page)
             full += overlap.in_next_overlap(page, read_at)
+            colleagues += overlap.colleagues_in(page.get("records") or (), me)
             first_page = False
-    return read_at, answers, full
+    return read_at, answers, full, colleagues
 
 
-def _query(ctx: RunContext, import_window_start) -> tuple[str, bool, dict | None]:
-    """The SOQL to read, whether it reads the recycle bin too (queryAll), and the overlap's
-    subrequest of ids and stamps when the overlap is read apart (pull.overlap)."""
+def _query(ctx: RunContext, import_window_start, in_doubt) -> tuple[str, bool, dict | None]:
+    """The SOQL to read, whether it reads the recycle bin too (queryAll), and the subrequest of
+    ids and stamps when the overlap or the colleagues' tasks are read apart (pull.overlap)."""
     if import_window_start is not None:
         return import_query(ctx, import_window_start), False, None
     split = overlap.split_at(ctx)
-    if split is None:
+    crowded = overlap.own_only(ctx, in_doubt)
+    if split is None and not crowded:
         since = ctx.state.watermark or ctx.sf_now() - FIRST_SYNC_WINDOW
         return changes_query(ctx, since), True, None
-    seen = overlap.seen_subrequest(ctx, ctx.state.watermark, split)
-    return changes_query(ctx, split), True, seen
+    watermark = ctx.state.watermark
+    seen = overlap.seen_subrequest(ctx, watermark, split, colleagues=crowded)
+    return changes_query(ctx, split or watermark, own_only=crowded), True, seen
 
 
 def _apply_read_page(ctx: RunContext, page: dict, in_doubt, *, importing: bool, first: bool):
