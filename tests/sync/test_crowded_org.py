@@ -4,7 +4,7 @@ stamps and owners (issue 16, B4; R13, R18).
 The changes query sees the whole org, so that a task of the rep's reassigned to a colleague
 reaches their run (R18). Read in full, every colleague's changed task cost each poll of each rep
 its whole record, only to be skipped: a round of polls grew with the square of the reps. Once a
-read has seen 200 colleagues' tasks (pull.overlap.CROWD), the next polls read theirs as stamps,
+read has seen 50 colleagues' tasks (pull.overlap.CROWD), the next polls read theirs as stamps,
 in the same Composite call, and read again in full only what is linked to the rep and means
 something for the link. The emulator counts the records each query returned by its field list:
 "in full" is what a query with Subject returned.
@@ -21,11 +21,10 @@ from django.utils import timezone
 from tasksync.models import OutboundChange, ReminderTask, TaskLink
 from tasksync.services import tasks as services
 from tasksync.sync.engine import sync_user
+from tasksync.sync.pull.overlap import CROWD
 from tests.fixtures_sync import link_of, state_of
 
 pytestmark = pytest.mark.django_db
-
-CROWD = 200
 
 
 def _full(reads: dict) -> int:
@@ -47,7 +46,7 @@ def _colleague_busy(sf_emulator, bea, n=CROWD, label="Bea"):
 
 
 def _linked_in_a_crowd(syncing, run, sf_emulator, bea, name):
-    """A task of the rep's, pushed and linked; a poll that read 200 of Bea's tasks in full (the
+    """A task of the rep's, pushed and linked; a poll that read 50 of Bea's tasks in full (the
     org is crowded from then on); three minutes later."""
     task = services.task_create(user=syncing, name=name)
     run("push")
@@ -60,10 +59,10 @@ def _linked_in_a_crowd(syncing, run, sf_emulator, bea, name):
 def test_in_a_crowded_org_a_poll_reads_only_the_reps_own_tasks_in_full(
     syncing, run, sf_emulator, bea
 ):
-    # R18, R13: 200 of Bea's tasks were read in full once, to be skipped; the next poll, with
-    # 250 more of hers and one new task of the rep's, reads the rep's one in full and Bea's 450
-    # (the 200 are still in the cursor's overlap) as stamps, in one Composite call, and imports
-    # the rep's only. Before, it read all 451 in full.
+    # R18, R13: 50 of Bea's tasks were read in full once, to be skipped; the next poll, with
+    # 250 more of hers and one new task of the rep's, reads the rep's one in full and all of Bea's
+    # (the first ones still in the cursor's overlap) as stamps, in one Composite call, and imports
+    # the rep's only. Before, it read all of them in full.
     _colleague_busy(sf_emulator, bea)
     sf_emulator.reset_api_calls()
     run()
@@ -76,7 +75,7 @@ def test_in_a_crowded_org_a_poll_reads_only_the_reps_own_tasks_in_full(
     run()
     reads = sf_emulator.records_read()
     assert _full(reads) == 1, reads
-    assert _stamps(reads) == 450, reads
+    assert _stamps(reads) == CROWD + 250, reads
     assert sf_emulator.api_calls() == {"composite": 1}
     assert ReminderTask.objects.filter(user=syncing, name="Mine").count() == 1
     assert not ReminderTask.objects.filter(user=syncing, name__startswith="Bea").exists()
@@ -111,7 +110,7 @@ def test_a_reassignment_in_the_same_second_as_the_last_read_is_not_missed(
     task = _linked_in_a_crowd(syncing, run, sf_emulator, bea, "Hand over")
     sf_id = link_of(task).sf_id
     sf_emulator.update_task(sf_id, Description="Call first")
-    run()  # crowded: the rep's edit read in full, Bea's 200 (in the overlap) as stamps
+    run()  # crowded: the rep's edit read in full, Bea's 50 (in the overlap) as stamps
     link = link_of(task)
     assert ReminderTask.objects.get(pk=task.pk).details == "Call first"
     now = sf_emulator.now()
@@ -146,7 +145,7 @@ def test_once_the_crowd_is_gone_a_poll_is_one_plain_query_again(syncing, run, sf
     _colleague_busy(sf_emulator, bea)
     run()
     sf_emulator.advance(180)
-    run()  # crowded: Bea's 200, still in the cursor's overlap, read as stamps
+    run()  # crowded: Bea's 50, still in the cursor's overlap, read as stamps
     assert state_of(syncing).colleagues_seen == CROWD
     sf_emulator.reset_api_calls()
     run()  # crowded still, and the cursor has passed them: it sees none of hers
@@ -169,7 +168,7 @@ def test_without_composite_a_crowded_org_is_read_in_full_in_one_query(
     sf_emulator.reset_api_calls()
     run()
     assert sf_emulator.api_calls() == {"queryAll": 1}
-    assert _full(sf_emulator.records_read()) == 2 * CROWD  # the first 200 still in the overlap
+    assert _full(sf_emulator.records_read()) == 2 * CROWD  # the first 50 still in the overlap
     assert _stamps(sf_emulator.records_read()) == 0
 
 

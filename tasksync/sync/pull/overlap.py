@@ -26,8 +26,8 @@ equal stamps cannot tell them apart (a full read of the overlap would).
 A crowded org is read the same way (R18). The changes query sees the whole org, so that a task
 of this rep's reassigned to a colleague reaches their run; each poll of each rep also read every
 colleague's changed task in full, only to skip it: in an org of 300 reps each changing a few
-tasks, each poll read ~900 records in full, and a round of polls grew with the square of the
-reps. Once a read has seen ``CROWD`` colleagues' records or more, polls read the rep's own tasks
+tasks, each poll read hundreds of records in full, and a round of polls grew with the square of the
+reps. Once a read has seen ``CROWD`` (50) colleagues' records or more, polls read the rep's own tasks
 in full and the colleagues' as ids, stamps and owners, in the same Composite call; a colleague's
 record is read again in full only where it is linked to this rep and means something for the
 link (reassigned away, deleted, or changed since the link last saw it). Not while a create of
@@ -53,7 +53,9 @@ from tasksync.sync.pull.query import REAL_TASKS, task_fields
 OVERLAP = timedelta(minutes=2)
 FRESH = timedelta(seconds=30)  # before the last read answered: still read in full
 STAMPS_FROM = 200  # records read in full by one pull that make the next polls read stamps
-CROWD = 200  # colleagues' records one read saw that make the next polls read theirs as stamps
+# Colleagues' records one read saw that make the next polls read theirs as stamps: from about
+# 30 on, a poll of a rep costs less with the split (docs/PERFORMANCE.md, session 7).
+CROWD = 50
 SEEN = "seen"  # the referenceId of the overlap's subrequest
 SEEN_FIELDS = "Id, SystemModstamp, OwnerId, IsDeleted, IsArchived"
 # Ids a query when records are read again by id: 200 ids keep the GET's URL near 5,000
