@@ -1,9 +1,12 @@
 """B4 fleet: one poll round of N sync-enabled users, run by two real worker processes.
 
 Set-up (not measured): N users, each connected to its own emulated Salesforce user with a few
-Tasks, sync turned on, the first sync and one poll run in-process (so the round's polls are the
-steady-state kind: nothing new, or a few records). One user in ten then gets a few Salesforce
-changes, so the round moves some records too.
+Tasks, sync turned on and the first sync run in-process. One user in ten then gets a few
+Salesforce changes (the last poll interval's), and every user's poll runs in-process: the
+steady state of an org whose reps poll every minute, where each poll has seen its colleagues'
+recent changes (R18: a rep's poll reads the whole org's). One user in ten then gets a few more
+changes, so the round moves some records too; the first wave is still in every poll's
+two-minute overlap, as the last interval's changes are in a real org's.
 
 The round (measured): two ``manage.py qcluster`` processes of one worker each (two machines)
 are started, with django-q2's scheduler off so that only this round runs, and are waited for
@@ -84,34 +87,44 @@ def _set_up(handle, users: int, log, *, org_id: str) -> dict:
         sf_ids = _seed(handle, conn.sf_user_id, TASKS_PER_USER)
         harness.turn_on(conn.user)
         harness.cycle(conn.user, "first_sync")
-        # The first poll after a first sync also reads the delete log; B3 settles the same way.
-        harness.cycle(conn.user, "poll")
-        members.append((conn.user.pk, conn.sf_user_id, sf_ids))
+        members.append((conn, sf_ids))
         if (i + 1) % 100 == 0:
             elapsed = time.perf_counter() - started
             log(f"  B4 set-up: {i + 1} of {users} users synced ({elapsed:.0f} s)")
+    _change_some(handle, members, "Edited in Salesforce")  # the last interval's changes
+    for conn, _ in members:
+        # The first poll after a first sync also reads the delete log; B3 settles the same way.
+        harness.cycle(conn.user, "poll")
+    log(f"  B4 set-up: every user polled once ({time.perf_counter() - started:.0f} s)")
     failed = SyncRun.objects.filter(
-        user_id__in=[m[0] for m in members], outcome__in=["failed", "running"]
+        user_id__in=[conn.user.pk for conn, _ in members], outcome__in=["failed", "running"]
     ).count()
     if failed:
         raise RuntimeError(f"B4 set-up: {failed} first syncs or polls failed")
+    changed = _change_some(handle, members, "Edited again in Salesforce")  # the round's
+    return {
+        "user_ids": [conn.user.pk for conn, _ in members],
+        "changed": changed,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def _change_some(handle, members, description: str) -> set[int]:
+    """One user in ten gets Salesforce changes: two Tasks edited, one new. Returns their keys."""
     changed = set()
-    for index, (pk, sf_user_id, sf_ids) in enumerate(members):
+    for index, (conn, sf_ids) in enumerate(members):
         if index % CHANGED_EVERY:
             continue
         for sf_id in sf_ids[:CHANGED_EDITS]:
             # The description: a Subject edit does not reach a local task (R2, subject template).
-            handle.update_task(sf_id, Description="Edited in Salesforce")
+            handle.update_task(sf_id, Description=description)
         if CHANGED_NEW:
             handle.create_tasks(
-                harness.sf_task_rows(CHANGED_NEW, prefix="New in Salesforce"), user_id=sf_user_id
+                harness.sf_task_rows(CHANGED_NEW, prefix="New in Salesforce"),
+                user_id=conn.sf_user_id,
             )
-        changed.add(pk)
-    return {
-        "user_ids": [m[0] for m in members],
-        "changed": changed,
-        "seconds": time.perf_counter() - started,
-    }
+        changed.add(conn.user.pk)
+    return changed
 
 
 def _queue_empty() -> bool:
