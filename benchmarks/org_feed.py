@@ -119,26 +119,12 @@ def main(argv=None) -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--json", default="")
     args = parser.parse_args(argv)
+    from benchmarks.standalone import run_standalone
 
-    import os
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasksync.settings_test")
-    import django
-
-    django.setup()
-    import logging
-
-    from benchmarks import harness
-
-    logging.getLogger("accounts.services").setLevel(logging.WARNING)
-
-    with (
-        harness.emulator() as handle,
-        harness.emulator_settings(handle),
-        harness.throwaway_database(args.database_url or None),
-        harness.jobs_suppressed(),
-    ):
-        figures = run(handle, reps=args.reps, changed_every=args.changed_every)
+    figures = run_standalone(
+        lambda handle: run(handle, reps=args.reps, changed_every=args.changed_every),
+        database_url=args.database_url,
+    )
     print(json.dumps(figures, indent=2))
     if args.json:
         with open(args.json, "w") as out:
