@@ -26,12 +26,13 @@ equal stamps cannot tell them apart (a full read of the overlap would).
 A crowded org is read the same way (R18). The changes query sees the whole org, so that a task
 of this rep's reassigned to a colleague reaches their run; each poll of each rep also read every
 colleague's changed task in full, only to skip it: in an org of 300 reps each changing a few
-tasks, each poll read hundreds of records in full, and a round of polls grew with the square of the
-reps. Once a read has seen ``CROWD`` (50) colleagues' records or more, polls read the rep's own tasks
-in full and the colleagues' as ids, stamps and owners, in the same Composite call; a colleague's
-record is read again in full only where it is linked to this rep and means something for the
-link (reassigned away, deleted, or changed since the link last saw it). Not while a create of
-theirs is in doubt: the match needs the full record, whoever owns it now (R10).
+tasks, each poll read hundreds of records in full, and a round of polls grew with the square of
+the reps. Once a read has seen ``CROWD`` (50) colleagues' records or more, polls read the rep's
+own tasks in full and the colleagues' as ids, stamps and owners, in the same Composite call; a
+colleague's task is read again in full only where it is linked to this rep and the link has not
+let go of it (reassigned away, deleted: ``decide.is_quiet`` tells from the owner and the flags,
+so the stamp, which has whole seconds, does not have to). Not while a create of theirs is in
+doubt: the match needs the full record, whoever owns it now (R10).
 
 Without Composite (``SALESFORCE_COMPOSITE`` off) the overlap is read in full with the rest, in
 the one query, as the two reads would be two calls.
