@@ -22,7 +22,7 @@ def settle_deletes(ctx: RunContext, batch, results) -> None:
             done_links.append(link)
             done_rows.append(row.pk)
             ctx.run.deleted += 1
-            ctx.pushed(task=row.task, sf_id=link.sf_id, action=EventAction.DELETE)
+            ctx.pushed(task_id=row.task_id, sf_id=link.sf_id, action=EventAction.DELETE)
         else:
             record_failure(ctx, row, link, problem, action=EventAction.DELETE)
     TaskLink.objects.filter(ids_in("pk", [link.pk for link in done_links])).update(

@@ -103,7 +103,7 @@ def record_failure(ctx, row, link, problem, *, action) -> None:
         link.save(update_fields=["state"])
     ctx.run.failed += 1
     ctx.pushed(
-        task=row.task,
+        task_id=row.task_id,
         sf_id=link.sf_id if link else "",
         action=action,
         ok=False,
