@@ -252,6 +252,12 @@ if not TOKEN_ENCRYPTION_KEYS and not DEBUG:
 SYNC_POLL_SECONDS = env.int("SYNC_POLL_SECONDS", default=60)
 # Polls per django-q2 job, at most, when many are due at once (issue 16, B4; 1: a job a poll).
 SYNC_POLL_BATCH = env.int("SYNC_POLL_BATCH", default=10)
+# Polls of one batch run at once, in threads of the worker: a poll mostly waits on Salesforce.
+# SQLite takes one writer at a time, so there it stays one by one unless set.
+SYNC_POLL_THREADS = env.int(
+    "SYNC_POLL_THREADS",
+    default=1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 4,
+)
 SYNC_API_BUDGET_SHARE = env.float("SYNC_API_BUDGET_SHARE", default=0.5)
 SYNC_LOG_RETENTION_DAYS = env.int("SYNC_LOG_RETENTION_DAYS", default=31)
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=Q_CLUSTER["timeout"] + 60)

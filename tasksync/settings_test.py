@@ -10,6 +10,9 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("SALESFORCE_EMULATOR", "false")
 os.environ.setdefault("SALESFORCE_BACKOFF_SECONDS", "0.01")
+# A test's own transaction is invisible to other threads: batches run their polls one by one
+# unless a test (tests/sync/test_poll_threads.py) or a benchmark's workers set it.
+os.environ.setdefault("SYNC_POLL_THREADS", "1")
 # Two fixed Fernet keys (newest first); tests of rotation override them.
 os.environ.setdefault(
     "TOKEN_ENCRYPTION_KEYS",
