@@ -104,6 +104,13 @@ class Command(BaseCommand):
             f"{fleet.DEFAULT_REDIS_URL}; its queue must be empty).",
         )
         parser.add_argument(
+            "--poll-threads",
+            type=int,
+            default=fleet.POLL_THREADS,
+            help=f"B4: SYNC_POLL_THREADS of the workers, polls of a batch at once (default "
+            f"{fleet.POLL_THREADS}, the product's on PostgreSQL; 1: one by one).",
+        )
+        parser.add_argument(
             "--fleet-users",
             type=int,
             help=f"B4's fleet size (default {fleet.FLEET_USERS:,}; "
@@ -127,6 +134,7 @@ class Command(BaseCommand):
         emulator="process",
         broker="orm",
         redis_url=fleet.DEFAULT_REDIS_URL,
+        poll_threads=fleet.POLL_THREADS,
         **options,
     ):
         wanted = None
@@ -151,6 +159,8 @@ class Command(BaseCommand):
             per_record_ms = 0.1 if latency_ms else 0.0
         if repeats < 1:
             raise CommandError("--repeats takes a positive number")
+        if poll_threads < 1:
+            raise CommandError("--poll-threads takes a positive number")
         try:
             worker_counts = [int(w) for w in str(fleet_workers).split(",") if w.strip()]
         except ValueError:
@@ -184,7 +194,7 @@ class Command(BaseCommand):
                     for workers in worker_counts:
                         log(
                             f"B4 fleet of {fleet_users:,} users with {workers} worker processes "
-                            f"({kind} broker)…"
+                            f"({kind} broker, {poll_threads} poll threads each)…"
                         )
                         try:
                             rounds.append(
@@ -194,6 +204,7 @@ class Command(BaseCommand):
                                     clusters=workers,
                                     broker=kind,
                                     redis_url=redis_url,
+                                    poll_threads=poll_threads,
                                     log=log,
                                 )
                             )
@@ -389,7 +400,10 @@ def _b5_admin_rows(b5_admin: dict):
 
 def _b4_rows(b4: dict):
     users = b4["users"]
-    name = f"B4 fleet, {users:,} users, {b4['worker_processes']} workers, {b4.get('broker', 'orm')}"
+    name = (
+        f"B4 fleet, {users:,} users, {b4['worker_processes']} workers × "
+        f"{b4.get('poll_threads', 1)} threads, {b4.get('broker', 'orm')}"
+    )
     everyone = "ok" if b4["users_polled_once"] == users else "MISSED"
     yield name, "users polled exactly once", f"{b4['users_polled_once']:,}", f"{users:,}", everyone
     yield name, "users per second", f"{b4['users_per_second']}", "", ""

@@ -41,6 +41,7 @@ from benchmarks import harness, live
 FLEET_USERS = 1_000
 QUICK_FLEET_USERS = 50
 WORKER_PROCESSES = 2
+POLL_THREADS = 4  # SYNC_POLL_THREADS of the workers: the product's default on PostgreSQL
 TASKS_PER_USER = 3  # Salesforce Tasks each fleet user starts with (imported by the first sync)
 CHANGED_EVERY = 10  # every tenth user has Salesforce changes waiting for the round…
 CHANGED_EDITS = 2  # …two of its Tasks edited (description)…
@@ -152,8 +153,13 @@ def _broker(kind: str, redis_url: str):
         yield
 
 
-def _worker_env(kind: str, redis_url: str) -> dict:
-    return {"REDIS_URL": redis_url if kind == "redis" else ""}
+def _worker_env(kind: str, redis_url: str, poll_threads: int = POLL_THREADS) -> dict:
+    return {
+        "REDIS_URL": redis_url if kind == "redis" else "",
+        # The test settings run a batch's polls one by one; the workers run them as the
+        # product does on PostgreSQL (SYNC_POLL_THREADS).
+        "SYNC_POLL_THREADS": str(poll_threads),
+    }
 
 
 def _wait_for_workers(clusters: int, timeout: float) -> dict:
@@ -247,10 +253,12 @@ def b4_fleet(
     clusters: int = WORKER_PROCESSES,
     broker: str = "orm",
     redis_url: str | None = None,
+    poll_threads: int = POLL_THREADS,
     log=print,
 ) -> dict:
     """One poll round of ``users`` users with ``clusters`` single-worker qcluster processes,
-    through django-q2's ORM broker or Redis (``broker``)."""
+    through django-q2's ORM broker or Redis (``broker``), each running a batch's polls in
+    ``poll_threads`` threads."""
     from django_q.models import OrmQ
 
     from tasksync.models import SyncRun, SyncState
@@ -281,6 +289,7 @@ def b4_fleet(
         "users": users,
         "worker_processes": clusters,
         "workers_per_process": 1,
+        "poll_threads": poll_threads,
         "broker": broker,
         "tasks_per_user": TASKS_PER_USER,
         "changed_users": len(changed),
@@ -306,7 +315,7 @@ def b4_fleet(
                 per_cluster=1,
                 poll_seconds=60,
                 scheduler=False,
-                env=_worker_env(broker, redis_url),
+                env=_worker_env(broker, redis_url, poll_threads),
             ) as procs,
             live.jobs_to_broker(),
             _broker(broker, redis_url),

@@ -20,12 +20,14 @@ until the next hand-over.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
@@ -94,10 +96,10 @@ def run_batch(user_ids: list[int], *, trigger: str) -> str:
     """Run these users' syncs, up to SYNC_POLL_THREADS at once. A poll spends most of its time
     waiting on Salesforce (100–300 ms a call from a real org), so a worker's threads overlap
     those waits; each user's run is still one at a time (its lease, R10), each thread has its
-    own database connection, and a crash in one run never stops the others. Past a quarter of
-    django-q2's job timeout the polls not yet started go back to the queue as a batch of their
-    own: a slow run never makes the job time out with polls not yet run (django-q2 would only
-    deliver the whole batch again, much later)."""
+    own database connection (kept for the next batch), and a crash in one run never stops the
+    others. Past a quarter of django-q2's job timeout the polls not yet started go back to the
+    queue as a batch of their own: a slow run never makes the job time out with polls not yet
+    run (django-q2 would only deliver the whole batch again, much later)."""
     from tasksync.sync.jobs_api import enqueue_syncs
 
     batch = _Batch(user_ids, trigger, settings.Q_CLUSTER.get("timeout", 300) / 4)
@@ -108,14 +110,9 @@ def run_batch(user_ids: list[int], *, trigger: str) -> str:
         # and locks other connections could not see past.
         batch.work()
     else:
-        pool = [
-            threading.Thread(target=batch.work_in_thread, name=f"poll-{i}", daemon=True)
-            for i in range(threads)
-        ]
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join()
+        pool = _poll_threads(settings.SYNC_POLL_THREADS)
+        for running in [pool.submit(batch.work_in_thread) for _ in range(threads)]:
+            running.result()
     left = user_ids[batch.started :]
     if left:
         enqueue_syncs(user_ids=left, trigger=trigger)
@@ -156,10 +153,53 @@ class _Batch:
                     self.crashed += 1
 
     def work_in_thread(self) -> None:
-        try:
-            self.work()
-        finally:
-            connections.close_all()  # this thread's own connections
+        # A kept thread's connection from an earlier batch: dropped if it has had its time
+        # (CONN_MAX_AGE) or broke, as Django does at a request's start.
+        close_old_connections()
+        self.work()
+
+
+# This process's poll threads, kept from batch to batch with their database connections (a new
+# connection a thread and batch cost a poll more than the thread saved at 0 ms); a forked child
+# (django-q2's workers) starts its own.
+_threads_lock = threading.Lock()
+_threads: tuple[tuple[int, int], ThreadPoolExecutor] | None = None
+
+
+def _poll_threads(size: int) -> ThreadPoolExecutor:
+    global _threads
+    key = (os.getpid(), size)
+    with _threads_lock:
+        if _threads is None or _threads[0] != key:
+            if _threads is not None and _threads[0][0] == key[0]:
+                _retire(*_threads)
+            _threads = (key, ThreadPoolExecutor(max_workers=size, thread_name_prefix="poll"))
+        return _threads[1]
+
+
+def release_poll_threads() -> None:
+    """End this process's poll threads and close their connections (before the database they
+    hold is dropped, as a test run's is; the next batch starts new ones)."""
+    global _threads
+    with _threads_lock:
+        if _threads is not None and _threads[0][0] == os.getpid():
+            _retire(*_threads)
+        _threads = None
+
+
+def _retire(key: tuple[int, int], pool: ThreadPoolExecutor) -> None:
+    """A pool of another size (the setting changed): every one of its threads closes its
+    connections (the barrier keeps any thread from taking two of the tasks), then it ends."""
+    size = key[1]
+    barrier = threading.Barrier(size)
+
+    def close_then_wait():
+        connections.close_all()
+        barrier.wait(timeout=30)
+
+    for done in [pool.submit(close_then_wait) for _ in range(size)]:
+        done.result()
+    pool.shutdown(wait=True)
 
 
 def _claim_due_polls(*, now, covered) -> list[int]:

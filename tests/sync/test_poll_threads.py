@@ -18,6 +18,7 @@ from django_q.models import OrmQ
 
 from tasksync import jobs
 from tasksync.models import SyncRun
+from tasksync.sync.dispatch import release_poll_threads
 from tests.sync.test_poll_batches import _polls, _queued, _reps
 
 pytestmark = [
@@ -25,6 +26,14 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("postgres_only"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _poll_threads_released():
+    """The kept threads' connections would keep the test database from being dropped."""
+    yield
+    release_poll_threads()
+
 
 HOLD = 0.4  # seconds the emulator holds each poll's read
 
@@ -65,7 +74,24 @@ def test_a_batchs_polls_run_at_once_each_user_once(salesforce_settings, sf_emula
     assert {r.outcome for r in runs} == {"success"}
     # Fails when the batch runs its polls one after another: three were on the wire together.
     assert _most_at_once(runs) == 3
-    assert _connections() == connections_before  # each thread closed its own connection
+    # The threads keep a connection each for the next batch, and use no more for it.
+    kept = _connections()
+    assert kept <= connections_before + 3
+    assert jobs.sync_users([u.pk for u in users], "poll") == "6 of 6 run"
+    assert _connections() == kept
+
+
+def test_poll_threads_of_another_size_close_the_old_ones_connections(
+    salesforce_settings, sf_emulator, settings
+):
+    users = _reps(sf_emulator, 4)
+    settings.SYNC_POLL_THREADS = 4
+    jobs.sync_users([u.pk for u in users], "poll")
+    settings.SYNC_POLL_THREADS = 2
+    base = _connections()
+    jobs.sync_users([u.pk for u in users], "poll")
+    # The four threads' connections closed; at most two new ones.
+    assert _connections() <= base - 4 + 2
 
 
 def test_a_crash_in_one_threaded_run_stops_none_of_the_others(
