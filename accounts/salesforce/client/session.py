@@ -15,9 +15,15 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 
 # Hosts whose connections the pool keeps (a worker serving several orgs talks to several
-# instances), and connections kept per host (a run uses one, two while a read is fetched ahead).
+# instances), and connections kept per host: a run uses one, two while a read is fetched ahead,
+# and a worker runs SYNC_POLL_THREADS polls at once.
 POOL_HOSTS = 32
 POOL_PER_HOST = 4
+
+
+def _per_host() -> int:
+    return max(POOL_PER_HOST, 2 * getattr(settings, "SYNC_POLL_THREADS", 1))
+
 
 _pool_lock = threading.Lock()
 _pool: tuple[int, HTTPAdapter] | None = None
@@ -35,7 +41,7 @@ def shared_adapter() -> HTTPAdapter:
     pid = os.getpid()
     with _pool_lock:
         if _pool is None or _pool[0] != pid:
-            _pool = (pid, HTTPAdapter(pool_connections=POOL_HOSTS, pool_maxsize=POOL_PER_HOST))
+            _pool = (pid, HTTPAdapter(pool_connections=POOL_HOSTS, pool_maxsize=_per_host()))
         return _pool[1]
 
 
