@@ -295,6 +295,8 @@ def _rows(results: dict):
             )
             yield name, "done / failed", f"{step['done']:,} / {step['failed']}", "", ""
             yield name, "wall time (median)", _secs(step["seconds_spread"]), "", ""
+            if step.get("cpu_seconds_spread"):
+                yield name, "CPU, this process", _secs(step["cpu_seconds_spread"]), "", ""
             yield name, "raw collection calls", _secs(step["raw_seconds_spread"]), "", ""
             yield name, "ratio to raw", _ratio(step["ratio_to_raw_spread"]), b2_target, ""
     b3 = results.get("B3")
