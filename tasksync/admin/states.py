@@ -111,6 +111,7 @@ class SyncStateAdmin(UserConnectionShown, LogSearch, ReadOnlyAdmin):
         "sf_user_id",
         "watermark",
         "deleted_watermark",
+        "colleagues_read",
         "next_poll_at",
         "status_open_value",
         "status_complete_value",
@@ -131,6 +132,11 @@ class SyncStateAdmin(UserConnectionShown, LogSearch, ReadOnlyAdmin):
             .get_queryset(request)
             .annotate(failed_count=Coalesce(Subquery(failed), Value(0), output_field=INTEGER))
         )
+
+    @admin.display(description=_("colleagues' tasks in the last read"))
+    def colleagues_read(self, obj):
+        """R18: from pull.overlap.CROWD on, this rep's polls read colleagues' tasks as stamps."""
+        return obj.colleagues_seen
 
     @admin.display(description=_("needs reconnect"), boolean=True)
     def needs_reconnect(self, state):
