@@ -211,9 +211,10 @@ def test_refused_records_fail_alone_with_salesforces_message(
 
 
 def test_a_lost_single_create_answer_leaves_it_in_doubt_never_sent_twice(syncing, run, sf_emulator):
-    # R10: a lone create goes as a single-record call beside the edit's; it committed, its
-    # answer never came: the run stops there (the edit behind it is not sent), the create is in
-    # doubt, and the next pull links it.
+    # R10: a lone create goes as a single-record call beside the edit's, the two on the wire
+    # at once; the create committed, its answer never came: the run stops there (the edit's
+    # answer is not settled, so it is sent again later: an update is idempotent), the create is
+    # in doubt, and the next pull links it.
     from tasksync.sync.engine import sync_user
 
     (edited,) = _linked_tasks(syncing, run, 1)
@@ -222,14 +223,20 @@ def test_a_lost_single_create_answer_leaves_it_in_doubt_never_sent_twice(syncing
     sf_emulator.drop_response(method="POST", path="sobjects/Task$")
     sf_emulator.reset_api_calls()
     assert sync_user(user_id=syncing.pk, trigger="push").outcome == "failed"
-    assert sf_emulator.api_calls() == {"queryAll": 1, "sobjects/Task POST": 1}
+    assert sf_emulator.api_calls() == {
+        "queryAll": 1,
+        "sobjects/Task POST": 1,
+        "sobjects/Task/{id} PATCH": 1,
+    }
     assert (link_of(made).state, link_of(made).sf_id) == ("creating", None)
     run()  # the pull finds it (R10)
     assert link_of(made).sf_id
     OutboundChange.objects.filter(user=syncing).update(not_before=None)
     sf_emulator.reset_api_calls()
     run("push")
-    assert sf_emulator.api_calls() == {"queryAll": 1, "composite/sobjects PATCH": 1}
+    # The pull read the edit as Salesforce holds it, the same as here: nothing is sent again.
+    assert sf_emulator.api_calls() == {"queryAll": 1}
+    assert not OutboundChange.objects.filter(user=syncing).exists()
     assert len(sf_emulator.tasks(include_deleted=False)) == 2  # never sent twice
     assert TaskLink.objects.filter(user=syncing, state="synced").count() == 2
     assert sf_emulator.get_task(link_of(edited).sf_id)["Description"] == "edited"
@@ -294,3 +301,112 @@ def test_a_collection_answer_that_cannot_be_read_leaves_its_creates_in_doubt(
     assert len(sf_emulator.tasks(include_deleted=False)) == 3
     assert all(link_of(t).sf_id for t in new)
     assert sf_emulator.get_task(link_of(edited).sf_id)["Description"] == "edited"
+
+
+# --- calls on the wire at once -----------------------------------------------------------------
+
+
+class _Watcher:
+    """Counts the calls a hold keeps answered-but-waiting at one moment; lets them all go once
+    ``expect`` are held together, or after ``patience`` seconds (calls made one after another
+    are held one at a time, and each is let go at the timeout)."""
+
+    def __init__(self, sf_emulator, hold: dict, expect: int, patience: float = 3.0):
+        import threading
+
+        self.sf_emulator, self.hold_id, self.expect = sf_emulator, hold["id"], expect
+        self.patience, self.most = patience, 0
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _waiting(self) -> int:
+        holds = self.sf_emulator.faults()["holds"]
+        return next((h["waiting"] for h in holds if h["id"] == self.hold_id), 0)
+
+    def _watch(self):
+        import time
+
+        deadline = time.monotonic() + self.patience
+        while time.monotonic() < deadline and self.most < self.expect:
+            self.most = max(self.most, self._waiting())
+            time.sleep(0.005)
+        self.sf_emulator.release(self.hold_id)
+
+    def done(self) -> int:
+        self.thread.join()
+        return self.most
+
+
+def test_a_pushs_collection_calls_are_on_the_wire_at_once(syncing, run, sf_emulator):
+    # R5, R6 (issue 16, B2 without Composite): the calls Composite would have packed into one go
+    # together, so a push of 1,000 changes takes about one call's time, not five. The emulator
+    # commits each collection and holds its answer: all three are held at one moment.
+    old = _linked_tasks(syncing, run, 400)
+    for task in old[:200]:
+        services.task_update(task=_fresh(task), details="edited")
+    for task in old[200:]:
+        services.task_delete(task=_fresh(task))
+    new = [services.task_create(user=syncing, name=f"New {i}") for i in range(200)]
+    watcher = _Watcher(
+        sf_emulator, sf_emulator.hold_response(path="composite/sobjects", times=None), 3
+    )
+    result = run("push")
+    assert watcher.done() == 3  # 1 when the calls are made one after another
+    assert (result.pushed, result.deleted, result.failed) == (400, 200, 0)
+    live = {t["Id"]: t for t in sf_emulator.tasks(include_deleted=False)}
+    assert len(live) == 400
+    assert all(live[link_of(t).sf_id]["Description"] == "edited" for t in old[:200])
+    assert all(link_of(t).sf_id in live for t in new)
+    assert not OutboundChange.objects.filter(user=syncing).exists()
+
+
+def test_a_first_imports_picklist_and_query_are_on_the_wire_at_once(rep, turn_on, sf_emulator):
+    # R1, R4 (issue 16, B1 without Composite): the TaskStatus picklist and the import's first
+    # page, which Composite would have carried in one call, go together.
+    sf_emulator.create_tasks([{"Subject": f"Task {i}"} for i in range(10)])
+    watcher = _Watcher(
+        sf_emulator, sf_emulator.hold_response(method="GET", path="query", times=None), 2
+    )
+    result = turn_on()
+    assert watcher.done() == 2
+    assert result.api_calls == 2
+    assert ReminderTask.objects.filter(user=rep).count() == 10
+
+
+def test_a_session_that_expires_under_calls_made_at_once_is_refreshed_once(
+    syncing, run, sf_emulator
+):
+    # R12: the access token expires while the cycle's pull is on the wire; the push's three
+    # collection calls, made at once, are each refused. The session is refreshed once, in the
+    # run's own thread (the refresh writes the new token), and each call is made again; every
+    # change lands once.
+    import threading
+
+    from accounts.models import SalesforceConnection
+
+    old = _linked_tasks(syncing, run, 4)
+    services.task_update(task=_fresh(old[0]), details="edited")
+    services.task_update(task=_fresh(old[1]), details="edited")
+    services.task_delete(task=_fresh(old[2]))
+    services.task_delete(task=_fresh(old[3]))
+    new = [services.task_create(user=syncing, name=f"New {i}") for i in range(2)]
+    token_before = SalesforceConnection.objects.get(user=syncing).access_token
+    hold = sf_emulator.hold_response(method="GET", path="queryAll", times=1)
+
+    def expire_while_held():
+        assert sf_emulator.wait_until_held(hold["id"], timeout=10)
+        sf_emulator.expire_access_tokens()
+        sf_emulator.release(hold["id"])
+
+    expirer = threading.Thread(target=expire_while_held, daemon=True)
+    expirer.start()
+    sf_emulator.reset_api_calls()
+    result = run("push")
+    expirer.join()
+    assert (result.pushed, result.deleted, result.failed) == (4, 2, 0)
+    live = {t["Id"]: t for t in sf_emulator.tasks(include_deleted=False)}
+    assert len(live) == 4
+    assert all(live[link_of(t).sf_id]["Description"] == "edited" for t in old[:2])
+    assert all(link_of(t).sf_id in live for t in new)
+    assert SalesforceConnection.objects.get(user=syncing).access_token != token_before
+    assert not OutboundChange.objects.filter(user=syncing).exists()

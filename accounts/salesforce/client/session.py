@@ -16,13 +16,18 @@ from requests.adapters import HTTPAdapter
 
 # Hosts whose connections the pool keeps (a worker serving several orgs talks to several
 # instances), and connections kept per host: a run uses one, two while a read is fetched ahead,
-# and a worker runs SYNC_POLL_THREADS polls at once.
+# without Composite up to CALLS_AT_ONCE more for a packed request's calls made at once, and a
+# worker runs SYNC_POLL_THREADS polls at once.
 POOL_HOSTS = 32
 POOL_PER_HOST = 4
+# Calls on the wire at once when a packed request goes without Composite (the client's
+# ``together``): as many as a Composite call's queries and collections, five.
+CALLS_AT_ONCE = 5
 
 
 def _per_host() -> int:
-    return max(POOL_PER_HOST, 2 * getattr(settings, "SYNC_POLL_THREADS", 1))
+    per_run = 2 if getattr(settings, "SALESFORCE_COMPOSITE", True) else CALLS_AT_ONCE + 1
+    return max(POOL_PER_HOST, per_run * getattr(settings, "SYNC_POLL_THREADS", 1))
 
 
 _pool_lock = threading.Lock()
@@ -65,6 +70,7 @@ class SalesforceSession(requests.Session):
         self.limit_info: str | None = None
         self.skew: timedelta | None = None
         self.server_date: datetime | None = None
+        self.local = threading.local()  # this thread's last Date, for calls made at once
 
     def request(self, method, url, *args, **kwargs):
         kwargs.setdefault("timeout", self.default_timeout)
@@ -90,7 +96,7 @@ class SalesforceSession(requests.Session):
         # R16: Salesforce's clock, measured. The Date header counts whole seconds (rounded
         # down), so the server's moment is taken as half a second later, against the middle of
         # the round trip.
-        self.server_date = server.astimezone(UTC)
+        self.server_date = self.local.server_date = server.astimezone(UTC)
         middle = datetime.fromtimestamp((sent + received) / 2, UTC)
         self.skew = server + timedelta(milliseconds=500) - middle
 
