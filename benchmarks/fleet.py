@@ -439,10 +439,12 @@ def scaling_svg(rounds: list[dict], *, latency_ms: float = 0.0) -> str:
         label = f"{r['users']:,} users, {broker}"
         series.setdefault(label, []).append((r["worker_processes"], r["users_per_second"]))
     network = f", {latency_ms:g} ms a call" if latency_ms else ""
+    threads = sorted({r.get("poll_threads", 1) for r in rounds})
+    each = ", ".join(str(t) for t in threads) + (" poll threads" if threads != [1] else " thread")
     return draw(
         {label: sorted(points) for label, points in series.items()},
         title=f"B4 fleet poll round on PostgreSQL: users per second by workers{network}",
-        x_label="worker processes (one worker each)",
+        x_label=f"worker processes (one worker each, {each})",
         y_label="users per second",
         target=USERS_PER_SECOND_TARGET,
         target_label="target (2 workers)",
