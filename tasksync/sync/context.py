@@ -65,6 +65,9 @@ class RunContext:
     lease_at: float = field(default_factory=time.monotonic)
     # What the run's first read found none of, so the run does not ask again (first_read).
     may_have: MayHave = EVERYTHING
+    # Whether any colleague in the org held a live link when the run's first imported page
+    # asked (R18's previous owners, pull.importing); None until then.
+    colleagues_hold_links: bool | None = None
 
     @property
     def template(self) -> str:

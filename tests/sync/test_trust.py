@@ -139,6 +139,28 @@ def test_a_task_reassigned_to_a_colleague_moves_to_their_list_and_never_writes_m
     assert sf_emulator.get_task(sf_id)["Description"] == "B's notes"
 
 
+def test_the_previous_owners_run_is_asked_to_go_when_a_colleague_imports_their_task(
+    syncing, sf_emulator
+):
+    # R18: B's poll imports a task reassigned from A; A's run is asked to go at once (a push
+    # job, run inline by the test's django-q2), so the task leaves A's list without waiting for
+    # A's next poll. Nothing of A's is written by B's run: A's own run does it.
+    from tasksync.models import SyncRun
+
+    task = services.task_create(user=syncing, name="Call Ana")
+    sf_id = link_of(task).sf_id
+    bea, bea_sf_id = _colleague(sf_emulator)
+    sf_emulator.update_task(sf_id, OwnerId=bea_sf_id)
+    runs_before = SyncRun.objects.filter(user=syncing).count()
+    _poll(bea)
+    assert ReminderTask.objects.live().get(user=bea).name == "Call Ana"
+    task.refresh_from_db()
+    assert task.deleted_at is not None  # A's run went, asked by B's import
+    assert link_of(task).state == "reassigned"
+    asked = SyncRun.objects.filter(user=syncing).order_by("pk")[runs_before:]
+    assert [run.trigger for run in asked] == ["push"]
+
+
 def test_a_task_reassigned_to_an_outsider_leaves_my_list_and_my_edits_stay_here(
     syncing, sf_emulator
 ):

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from accounts.salesforce.client import sf_datetime, soql_datetime, soql_id
 from tasksync.bulk import insert_rows
+from tasksync.bulk.lookups import ids_in
 from tasksync.models import (
     Direction,
     EventAction,
@@ -169,14 +170,19 @@ def _record(ctx: RunContext, sf_ids, task_ids) -> None:
 def _ask_previous_owners(ctx: RunContext, sf_ids) -> None:
     """R18: a task imported here that another user's link still holds was reassigned from them;
     their run is asked to go now, so it leaves their lists at once. Nothing of theirs is touched
-    by this run."""
-    holders = set(
-        TaskLink.objects.filter(
-            org_id=ctx.org_id, sf_id__in=sf_ids, state__in=[LinkState.SYNCED, LinkState.FAILED]
-        )
-        .exclude(user=ctx.user)
-        .values_list("user_id", flat=True)
-    )
+    by this run.
+
+    Whether any colleague holds a live link in the org at all is asked once a run (a rep alone
+    in their org, or the first of an org to connect, imports 10,000 tasks without looking them
+    up five times). A colleague's link made during the run is not missed for long: the ask only
+    hastens what the colleague's own next poll does anyway."""
+    live = [LinkState.SYNCED, LinkState.FAILED]
+    others = TaskLink.objects.filter(org_id=ctx.org_id, state__in=live).exclude(user=ctx.user)
+    if ctx.colleagues_hold_links is None:
+        ctx.colleagues_hold_links = others.exists()
+    if not ctx.colleagues_hold_links:
+        return
+    holders = set(others.filter(ids_in("sf_id", sf_ids)).values_list("user_id", flat=True))
     for user_id in holders:
         transaction.on_commit(lambda user_id=user_id: request_push(user_id=user_id))
 
