@@ -15,6 +15,7 @@ Each of these only ever says "there may be something": then the run reads it exa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef
@@ -48,31 +49,33 @@ EVERYTHING = MayHave()
 
 def read_state(user_id: int) -> tuple[SyncState, MayHave]:
     """The state (with its user, connection and org), and what the run may skip."""
-    state = (
-        SyncState.objects.select_related(WITH_CONNECTION)
-        .annotate(
-            may_have_feed=Exists(OrgFeed.objects.filter(org_id=OuterRef("org_id"), enabled=True)),
-            may_have_stream=Exists(StreamState.objects.filter(org_id=OuterRef("org_id"))),
-            # By user, whatever the org: a superset of what the pull would read.
-            may_have_in_doubt=Exists(
-                TaskLink.objects.filter(
-                    user_id=OuterRef("user_id"),
-                    state=LinkState.CREATING,
-                    create_started_at__isnull=False,
-                )
-            ),
-            # The push reads pending rows only (a failed one waits for the rep's next edit).
-            may_have_outbox=Exists(
-                OutboundChange.objects.filter(
-                    user_id=OuterRef("user_id"), state=OutboxState.PENDING
-                )
-            ),
-        )
-        .get(user_id=user_id)
-    )
+    state = _with_may_have().get(user_id=user_id)
     return state, MayHave(
         feed=state.may_have_feed,
         stream=state.may_have_stream,
         in_doubt=state.may_have_in_doubt,
         outbox=state.may_have_outbox,
+    )
+
+
+@functools.cache
+def _with_may_have():
+    """The query of ``read_state``, built once a process: building its four subqueries cost an
+    idle poll more than running them (about 1 ms of its 7–10). Never evaluated itself, only
+    cloned (``get`` filters a copy), as Django's generic views clone their ``queryset``."""
+    return SyncState.objects.select_related(WITH_CONNECTION).annotate(
+        may_have_feed=Exists(OrgFeed.objects.filter(org_id=OuterRef("org_id"), enabled=True)),
+        may_have_stream=Exists(StreamState.objects.filter(org_id=OuterRef("org_id"))),
+        # By user, whatever the org: a superset of what the pull would read.
+        may_have_in_doubt=Exists(
+            TaskLink.objects.filter(
+                user_id=OuterRef("user_id"),
+                state=LinkState.CREATING,
+                create_started_at__isnull=False,
+            )
+        ),
+        # The push reads pending rows only (a failed one waits for the rep's next edit).
+        may_have_outbox=Exists(
+            OutboundChange.objects.filter(user_id=OuterRef("user_id"), state=OutboxState.PENDING)
+        ),
     )

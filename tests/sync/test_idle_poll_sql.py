@@ -7,9 +7,17 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.utils import timezone
 
 from tasksync.models import PauseReason, SyncPhase, SyncState, SyncTrigger
-from tests.factories import UserFactory
+from tests.factories import (
+    OrgFeedFactory,
+    OutboundChangeFactory,
+    StreamStateFactory,
+    SyncStateFactory,
+    TaskLinkFactory,
+    UserFactory,
+)
 
 
 @pytest.mark.django_db
@@ -81,3 +89,39 @@ SKIPPED = (
     "tasksync_tasklink",
     "tasksync_outboundchange",
 )
+
+
+@pytest.mark.django_db
+def test_the_first_read_is_built_once_and_still_sees_each_runs_rows():
+    # first_read builds its query once a process and clones it for every run: each flag must
+    # still follow the rows as they are at that run's read (a query evaluated once and kept
+    # would tell every later run "nothing queued", and a queued edit would never be pushed).
+    from tasksync.models import LinkState, OutboxState
+    from tasksync.sync.first_read import _with_may_have, read_state
+
+    state = SyncStateFactory(org_id="00D8a0000000000001")
+    user_id = state.user_id
+    _, may_have = read_state(user_id)
+    assert may_have == type(may_have)(feed=False, stream=False, in_doubt=False, outbox=False)
+
+    OutboundChangeFactory(task__user=state.user, state=OutboxState.PENDING)
+    assert read_state(user_id)[1].outbox
+    TaskLinkFactory(
+        task__user=state.user,
+        sf_id=None,
+        state=LinkState.CREATING,
+        create_started_at=timezone.now(),
+    )
+    assert read_state(user_id)[1].in_doubt
+    StreamStateFactory(org_id=state.org_id)
+    assert read_state(user_id)[1].stream
+    feed = OrgFeedFactory(org_id=state.org_id)
+    type(feed).objects.filter(pk=feed.pk).update(enabled=True)
+    flags = read_state(user_id)[1]
+    assert (flags.feed, flags.stream, flags.in_doubt, flags.outbox) == (True, True, True, True)
+    # Another user's state is read by the same shared query, with its own answers.
+    other = SyncStateFactory(org_id="00D8a0000000000009").user_id
+    other_state, other_flags = read_state(other)
+    assert other_state.user_id == other
+    assert other_flags == type(flags)(feed=False, stream=False, in_doubt=False, outbox=False)
+    assert _with_may_have()._result_cache is None  # never evaluated itself
