@@ -5,7 +5,8 @@
   simple-salesforce's ``query_all_iter`` of the very query the import sends; B2's the same
   payloads as raw sObject Collection calls.
 - **Write floor**: the same rows the engine wrote (tasks, links, history events) written again
-  the fastest plain way, into scratch copies of their tables (same columns and indexes):
+  the fastest plain way, into scratch copies of their tables (same columns, indexes and foreign
+  keys):
   ``executemany`` on SQLite, ``COPY`` on PostgreSQL. The scratch tables are dropped after.
 """
 
@@ -47,13 +48,25 @@ def _rows_of(model, where: str, params) -> tuple[list[str], list[tuple]]:
 
 
 def _scratch(table: str) -> str:
-    """A scratch copy of ``table`` (columns, defaults, indexes); returns its name."""
+    """A scratch copy of ``table`` (columns, defaults, indexes, foreign keys); returns its name."""
     name = f"floor_{table}"
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {qn(name)}")
         if connection.vendor == "postgresql":
             cursor.execute(f"CREATE TABLE {qn(name)} (LIKE {qn(table)} INCLUDING ALL)")
+            # LIKE copies no foreign keys: the engine's rows pay for theirs (checked at commit,
+            # Django's are deferred), so the floor's rows pay for the same keys. SQLite's copies
+            # keep theirs in the table's own SQL.
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'f'",
+                [qn(table)],
+            )
+            for number, (_, definition) in enumerate(cursor.fetchall()):
+                cursor.execute(
+                    f"ALTER TABLE {qn(name)} ADD CONSTRAINT floor_fk_{number} {definition}"
+                )
             return name
         cursor.execute(
             "SELECT type, sql FROM sqlite_master WHERE tbl_name = %s AND sql IS NOT NULL", [table]
