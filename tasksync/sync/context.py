@@ -68,6 +68,11 @@ class RunContext:
     # Whether any colleague in the org held a live link when the run's first imported page
     # asked (R18's previous owners, pull.importing); None until then.
     colleagues_hold_links: bool | None = None
+    # The push's reads made while the pull's first call was on the wire (push.read_ahead), and
+    # whether the pull then wrote any of the rep's tasks, links or outbox rows beyond the stamps
+    # it read them at: if it did, the push reads them again.
+    push_read: object = None
+    pull_wrote: bool = False
 
     @property
     def template(self) -> str:

@@ -19,6 +19,7 @@ from tasksync.models import PauseReason, RunOutcome, SyncPhase, SyncRun, SyncSta
 from tasksync.sync import budget, decide, org_pull, picklist, rounds
 from tasksync.sync import deletions as deletions_mod
 from tasksync.sync import pull as pull_mod
+from tasksync.sync import push as push_mod
 from tasksync.sync.cadence import org_for, pause_org, pause_user, poll_interval, schedule_next
 from tasksync.sync.context import IdentityChanged, RunContext
 from tasksync.sync.first_read import read_state
@@ -226,7 +227,8 @@ def _cycle(ctx: RunContext, *, resync: bool) -> None:
         # R19: the org's feed pulls for every rep; this run only reads what it will write.
         org_pull.read_before_push(ctx, feed)
     else:
-        _pull(ctx)
+        # The push's reads are made while the pull's first call is on the wire.
+        _pull(ctx, meanwhile=push_mod.read_ahead(ctx) if ctx.may_have.outbox else None)
     rounds.push_rounds(ctx, resync=resync)
 
 
@@ -237,7 +239,9 @@ def resync_cycle(ctx: RunContext) -> None:
     resync(ctx)
 
 
-def _pull(ctx: RunContext, *, import_window_start=None, deletions: bool | None = None) -> None:
+def _pull(
+    ctx: RunContext, *, import_window_start=None, deletions: bool | None = None, meanwhile=None
+) -> None:
     """The cycle's pull and what rides in its first call (one call for an idle poll): the
     delete log when it is due (R6, R7), the org's TaskStatus picklist when the org's copy is
     a day old or was thrown away after a rejected status (R1)."""
@@ -256,6 +260,7 @@ def _pull(ctx: RunContext, *, import_window_start=None, deletions: bool | None =
         extras=tuple(extras),
         heavy_extras=int(statuses is not None),
         on_first=functools.partial(picklist.first_answers, ctx),
+        meanwhile=meanwhile,
     )
     if window is not None:
         deletions_mod.pull_deletions(ctx, window=window, answer=answers.get("deleted"))

@@ -6,12 +6,14 @@ one call each, the next still fetched while the caller works."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote_plus
 
+from accounts.salesforce import errors
 from accounts.salesforce.client.composite import COMPOSITE_HEAVY, CompositeClient
 
 
@@ -35,7 +37,7 @@ class _Ahead(threading.Thread):
     def __init__(self, client, fetch):
         super().__init__(daemon=True)
         self.client, self.fetch = client, fetch
-        self.value, self.failed = None, False
+        self.value, self.error = None, None
         self.start()
 
     # Read by the client's _call: no retry and no token refresh in this thread.
@@ -44,14 +46,19 @@ class _Ahead(threading.Thread):
     def run(self):
         try:
             self.value = self.fetch()
-        except Exception:  # noqa: BLE001 - tried again, the ordinary way, in result()
-            self.failed = True
+        except Exception as exc:  # noqa: BLE001 - raised, or tried again, in result()
+            self.error = exc
 
     def result(self):
+        """The answer; a failure the caller's thread can recover from (an expired session, a
+        transient error: R12) is tried again there, the ordinary way; any other is raised as
+        it is, without a second call."""
         self.join()
-        if self.failed:
+        if self.error is None:
+            return self.value
+        if isinstance(self.error, errors.SessionExpired | errors.Transient):
             return self.fetch()
-        return self.value
+        raise self.error
 
 
 class ChainingClient(CompositeClient):
@@ -117,13 +124,19 @@ class ChainingClient(CompositeClient):
         chain_first: bool = True,
         before_next: Callable[[], None] | None = None,
         prefetch: bool = True,
+        meanwhile: Callable[[], None] | None = None,
     ) -> Iterator[Chained]:
         """Every page of a query, up to five a Composite call. The first call carries
         ``extras``; without extras and with ``chain_first`` False it is a plain query (one page:
         what an idle poll needs). ``before_next`` runs before each further call (R13's budget
         check). With ``prefetch`` the next call is on the wire while the caller works on this
-        one: one call ahead at most, never more in memory."""
-        chained = self._first_call(soql, include_deleted, extras, heavy_extras, chain_first)
+        one: one call ahead at most, never more in memory. ``meanwhile`` (local work that does
+        not need the answer, e.g. a push's reads) runs in the caller's thread while the first
+        call is on the wire, before the first call is yielded."""
+        first = functools.partial(
+            self._first_call, soql, include_deleted, extras, heavy_extras, chain_first
+        )
+        chained = first() if meanwhile is None else self._while_on_the_wire(first, meanwhile)
         ahead = None
         try:
             while True:
@@ -140,6 +153,17 @@ class ChainingClient(CompositeClient):
         finally:
             if ahead is not None:
                 ahead.join()
+
+    def _while_on_the_wire(self, fetch: Callable[[], Chained], meanwhile: Callable[[], None]):
+        """``fetch`` in a thread (``_prefetch``'s rules) while ``meanwhile`` runs here; its
+        answer once both are done. If ``meanwhile`` fails, the call is waited for and dropped."""
+        ahead = self._prefetch(fetch)
+        try:
+            meanwhile()
+        except BaseException:
+            ahead.join()
+            raise
+        return ahead.result()
 
     def _first_call(self, soql, include_deleted, extras, heavy_extras, chain_first) -> Chained:
         if extras or chain_first:
@@ -169,7 +193,8 @@ class ChainingClient(CompositeClient):
 
     def _prefetch(self, fetch: Callable[[], Chained]) -> _Ahead:
         """Start ``fetch`` (a read) in a thread. Only the HTTP call runs there: it is tried once
-        with retries and token refresh off, and any failure is tried again the ordinary way in
-        the caller's thread (which may refresh the session through the database)."""
+        with retries and token refresh off; an expired session or a transient failure is tried
+        again the ordinary way in the caller's thread (which may refresh the session through the
+        database), any other failure is raised there (``_Ahead.result``)."""
         self.sf  # built here, never in the thread  # noqa: B018
         return _Ahead(self, fetch)

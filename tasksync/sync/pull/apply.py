@@ -254,6 +254,8 @@ def apply_deleted_ids(ctx: RunContext, sf_ids) -> None:
                     ]
                 )
             )
+            if links:
+                ctx.pull_wrote = True
             tasks, rows = lock_local_state([link.task_id for link in links])
             for link in links:
                 link.task = tasks[link.task_id]

@@ -28,6 +28,8 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
     # them since (an automation's edit, a deletion in Salesforce) then applies like any change.
     recovered = match_in_doubt(ctx, records, links, in_doubt) if in_doubt else {}
     work += [(remote, recovered[remote.id]) for remote in remotes if remote.id in recovered]
+    if work:
+        ctx.pull_wrote = True  # what the push read before this page may be out of date
     tasks, outbox = lock_local_state([link.task_id for _, link in work])
     for _, link in work:
         link.task = tasks[link.task_id]
@@ -40,7 +42,8 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
         if plan.action != PullAction.SKIP:
             acted.add(link.sf_id)
     _note_stamps(records, links, acted=acted)
-    refresh_related(records, {**links, **recovered})
+    if refresh_related(records, {**links, **recovered}):
+        ctx.pull_wrote = True
     known = links.keys() | recovered.keys()
     to_import = [
         record
@@ -51,6 +54,7 @@ def apply_page(ctx: RunContext, records: list[dict], in_doubt: list[TaskLink]) -
         and remote.owner_id == me
     ]
     if to_import:
+        ctx.pull_wrote = True
         import_records(ctx, to_import)
 
 
@@ -122,23 +126,27 @@ def _note_stamps(records, links, *, acted) -> None:
         TaskLink.objects.filter(ids_in("pk", pks)).update(sf_system_modstamp=stamp)
 
 
-def refresh_related(records, links) -> None:
+def refresh_related(records, links) -> bool:
     """R14: the display names of linked tasks follow Salesforce, whatever else the page did. Not
-    a task edit: nothing is pushed, stamped or compared (the names are not R1 fields)."""
+    a task edit: nothing is pushed, stamped or compared (the names are not R1 fields). True if
+    a task's names were written."""
     wanted = {
         links[r["Id"]].task_id: mapping.related_names(r)
         for r in records
         if r["Id"] in links and ("Who" in r or "What" in r)
     }
     if not wanted:
-        return
+        return False
     current = ReminderTask.objects.filter(ids_in("pk", wanted)).values_list(
         "pk", "related_who", "related_what"
     )
+    wrote = False
     for pk, who, what in current:
         names = wanted[pk]
         if (who, what) != (names["related_who"], names["related_what"]):
             ReminderTask.objects.filter(pk=pk).update(**names)
+            wrote = True
+    return wrote
 
 
 def records_by_id(records):

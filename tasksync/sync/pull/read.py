@@ -30,6 +30,7 @@ def pull(
     extras: tuple[dict, ...] = (),
     heavy_extras: int = 0,
     on_first=None,
+    meanwhile=None,
 ) -> dict:
     """Read changed Tasks page by page; each page is decided and applied in one transaction.
 
@@ -44,6 +45,7 @@ def pull(
     log, the TaskStatus picklist) ride in the first call; ``on_first(results)`` gets their
     answers before any page is applied, and so does the caller, as the return value. After a
     busy read, polls read the cursor's overlap as ids and stamps in the same call (pull.overlap).
+    ``meanwhile`` runs while the first call is on the wire (the push's reads, push.read_ahead).
     """
     importing = import_window_start is not None
     in_doubt = in_doubt_creates(ctx) if ctx.may_have.in_doubt else []
@@ -57,6 +59,7 @@ def pull(
         heavy_extras=heavy_extras,
         chain_first=importing,
         before_next=ctx.check_budget,  # R13: the next page can wait for the budget
+        meanwhile=meanwhile,
     )
     read_at, answers, full, colleagues = _apply_calls(ctx, calls, in_doubt, importing, on_first)
     if seen is not None:
