@@ -33,3 +33,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # The suite's SQLite database is a file, as the product's is (WAL, a busy timeout): threads
+    # with their own connections then wait for each other as the web and the worker do. Django's
+    # default, a shared in-memory database, makes a reader and a writer of the same table fail
+    # at once ("database table is locked"). One file per test process, deleted at its end.
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"tasksync-test-{os.getpid()}.sqlite3")
+    }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from django.db import OperationalError, connection
+from django.db import connection
 
 
 class Background(threading.Thread):
@@ -30,24 +30,6 @@ class Background(threading.Thread):
         if self.error is not None:
             raise self.error
         return self.result
-
-
-def when_unlocked(fn, *, timeout: float = 10.0):
-    """``fn()`` (a write in its own transaction), tried again while SQLite's shared in-memory
-    test database refuses it because another connection is reading the table ("database table
-    is locked": shared-cache connections do not wait for each other, as a file database with
-    a busy timeout does). A worker now reads its push's rows while its pull is on the wire, so
-    a write made in that window can meet its reads. Other databases: ``fn()`` once."""
-    if connection.vendor != "sqlite":
-        return fn()
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
 
 
 def lock_waiter_appears(*, timeout: float) -> bool:

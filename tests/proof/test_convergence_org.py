@@ -34,7 +34,7 @@ from tasksync.models import (
 from tasksync.services import tasks as services
 from tasksync.services.sync import sync_retry_failed
 from tasksync.sync.org_pull import org_pull
-from tests.concurrency import Background, when_unlocked
+from tests.concurrency import Background
 from tests.proof.helpers import convergence_problems, forget_org_usage, fresh_connected_user
 
 LONG = os.environ.get("TASKSYNC_LONG_PROPERTY_RUN") == "1"
@@ -174,12 +174,10 @@ class OrgModel:
             assert held, "the create's call was never held"
         if held:
             if change == "delete":
-                when_unlocked(lambda: self._delete(task))
+                self._delete(task)
             else:
-                when_unlocked(
-                    lambda: services.task_update(
-                        task=ReminderTask.objects.get(pk=task.pk), name=f"{task.name} (edited)"
-                    )
+                services.task_update(
+                    task=ReminderTask.objects.get(pk=task.pk), name=f"{task.name} (edited)"
                 )
         self.sf.release(hold)
         run = pushing.value()

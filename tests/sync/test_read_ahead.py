@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from tasksync.models import OutboundChange, ReminderTask
 from tasksync.services import tasks as services
 from tasksync.sync.engine import sync_user
-from tests.concurrency import Background, when_unlocked
+from tests.concurrency import Background
 from tests.fixtures_sync import link_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -118,7 +118,7 @@ def test_a_task_saved_while_the_pull_is_on_the_wire_is_pushed_in_the_same_run(sy
         assert sf_emulator.wait_until_held(hold, timeout=30)
         assert reads.seen.wait(timeout=10)
         # Its push finds the lease held and asks the run for another round.
-        later = when_unlocked(lambda: services.task_create(user=syncing, name="Call Bea"))
+        later = services.task_create(user=syncing, name="Call Bea")
     finally:
         sf_emulator.release(hold)
         worker.join(60)
@@ -142,7 +142,7 @@ def test_a_task_created_and_deleted_while_the_pull_is_on_the_wire_never_reaches_
         assert sf_emulator.wait_until_held(hold, timeout=30)
         assert reads.seen.wait(timeout=10)
         task = ReminderTask.objects.get(user=syncing, name="Call Ana")
-        when_unlocked(lambda: services.task_delete(task=ReminderTask.objects.get(pk=task.pk)))
+        services.task_delete(task=ReminderTask.objects.get(pk=task.pk))
     finally:
         sf_emulator.release(hold)
         worker.join(60)
