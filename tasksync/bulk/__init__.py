@@ -25,7 +25,7 @@ from django.db import connections, models, router
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
-from tasksync.bulk.sql import insert_batches, write_rows
+from tasksync.bulk.sql import update_from, update_from_supported, write_rows
 from tasksync.bulk.values import column_converter, default_value, flat_json_encoder, value_adapter
 
 __all__ = ["flat_json_encoder", "insert_many", "insert_rows", "update_many"]
@@ -114,32 +114,24 @@ def _converted(rows, named, tail: list, connection) -> list:
 
 
 def update_many(objs: Sequence[models.Model], fields: Sequence[str], *, using=None) -> None:
-    """Write ``fields`` of saved ``objs`` (all of one model) in a few statements: an INSERT of
-    the whole rows that meets each existing primary key and updates just ``fields`` (``INSERT …
-    ON CONFLICT (pk) DO UPDATE``). Django's ``bulk_update`` builds a CASE per field and row, far
-    slower for batches of hundreds. Fields with ``auto_now`` are stamped, as ``save`` does.
-
-    Unlike ``bulk_update``, a row deleted meanwhile would be inserted again: use it for rows the
-    caller holds (the sync's own links, under the user's lease)."""
+    """Write ``fields`` of saved ``objs`` (all of one model) in a few statements: one ``UPDATE …
+    FROM`` a list of (primary key, values) per batch, only the named columns converted and
+    sent (PostgreSQL: one array per column, ``unnest``; SQLite: a ``VALUES`` list). Django's
+    ``bulk_update`` builds a CASE per field and row, far slower for batches of hundreds. Fields
+    with ``auto_now`` are stamped, as ``save`` does. Like ``bulk_update``, a row deleted
+    meanwhile stays deleted."""
     if not objs:
         return
     model = type(objs[0])
     opts = model._meta
     using = using or router.db_for_write(model)
     connection = connections[using]
-    if not connection.features.supports_update_conflicts_with_target:
-        model._default_manager.using(using).bulk_update(objs, fields)
-        return
     stamped = [f.name for f in opts.concrete_fields if getattr(f, "auto_now", False)]
     fields = list(dict.fromkeys([*fields, *stamped]))
-    qn = connection.ops.quote_name
-    updates = ", ".join(
-        f"{qn(column)} = EXCLUDED.{qn(column)}"
-        for column in (opts.get_field(name).column for name in fields)
-    )
-    tail = f" ON CONFLICT ({qn(opts.pk.column)}) DO UPDATE SET {updates}"
-    columns = [opts.pk, *(f for f in opts.concrete_fields if f is not opts.pk)]
+    if opts.parents or not update_from_supported(connection):
+        model._default_manager.using(using).bulk_update(objs, fields)
+        return
+    columns = [opts.pk, *(opts.get_field(name) for name in fields)]
     converters = [column_converter(f, connection, adding=False) for f in columns]
     rows = [[convert(obj) for convert in converters] for obj in objs]
-    for _ in insert_batches(connection, opts, columns, rows, tail):
-        pass  # each batch is written as it is reached
+    update_from(connection, opts, columns, rows)

@@ -1,11 +1,12 @@
 """The statements that write the rows: ``COPY`` on PostgreSQL, multi-row INSERTs elsewhere, and
-``INSERT … SELECT FROM unnest(…)`` batches for the upserts."""
+``UPDATE … FROM`` batches (``unnest(…)`` of arrays on PostgreSQL, a ``VALUES`` list on SQLite)
+for the updates of chosen columns."""
 
 from __future__ import annotations
 
 from itertools import chain
 
-UNNEST_ROWS = 5000  # PostgreSQL: rows per ``INSERT … SELECT FROM unnest(…)`` statement
+UNNEST_ROWS = 5000  # PostgreSQL: rows per ``UPDATE … FROM unnest(…)`` statement
 
 
 def write_rows(connection, opts, fields, rows) -> list:
@@ -42,27 +43,14 @@ def copy_rows(connection, opts, fields, rows) -> list:
 
 def insert_batches(connection, opts, columns, rows, tail: str):
     """Multi-row INSERTs of ``rows`` (lists of database values for ``columns``) with ``tail``
-    (``RETURNING`` or ``ON CONFLICT``); yields each (chunk, cursor) once executed.
-
-    On PostgreSQL: ``INSERT INTO table (columns) SELECT * FROM unnest(%s::type[], …)``, one
-    array parameter per column, whatever the row count (as Django 5.2's ``bulk_create`` does):
-    psycopg adapts a dozen arrays instead of parsing and binding ~30,000 placeholders, and the
-    statement text is the same for every batch. Elsewhere: ``VALUES (…), (…)``, as many rows a
-    statement as the database's parameter limit allows."""
+    (``RETURNING`` the keys), as many rows a statement as the database's parameter limit
+    allows; yields each (chunk, cursor) once executed. (PostgreSQL writes new rows with
+    ``COPY``: ``write_rows``.)"""
     qn = connection.ops.quote_name
     names = ", ".join(qn(f.column) for f in columns)
     # Quoted names from the model's own metadata; every value is a parameter.
     head = f"INSERT INTO {qn(opts.db_table)} ({names}) "  # noqa: S608
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"(%s)::{db_type(f, connection)}[]" for f in columns)
-            sql = f"{head}SELECT * FROM unnest({arrays}){tail}"  # noqa: S608 - types from the model
-            for start in range(0, len(rows), UNNEST_ROWS):
-                chunk = rows[start : start + UNNEST_ROWS]
-                params = [[row[i] for row in chunk] for i in range(len(columns))]
-                cursor.execute(sql, params)
-                yield chunk, cursor
-            return
         row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
         batch = max(1, connection.ops.bulk_batch_size(columns, rows))
         for start in range(0, len(rows), batch):
@@ -70,6 +58,45 @@ def insert_batches(connection, opts, columns, rows, tail: str):
             params = list(chain.from_iterable(chunk))
             cursor.execute(head + "VALUES " + ", ".join([row_sql] * len(chunk)) + tail, params)
             yield chunk, cursor
+
+
+def update_from_supported(connection) -> bool:
+    """``UPDATE … FROM``: PostgreSQL, and SQLite from 3.33."""
+    if connection.vendor == "postgresql":
+        return True
+    return connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 33)
+
+
+def update_from(connection, opts, columns, rows) -> None:
+    """``UPDATE`` each row whose key is the first of its values (``columns[0]`` is the primary
+    key) with the rest: one statement per batch, whatever the batch's size on PostgreSQL
+    (``FROM unnest(…)`` of one array per column), as many rows as the parameter limit allows
+    elsewhere (``FROM`` a ``VALUES`` list). Only the named columns are converted and sent."""
+    qn = connection.ops.quote_name
+    table, names = qn(opts.db_table), [qn(f.column) for f in columns]
+    key, rest = names[0], names[1:]
+    sets = ", ".join(f"{name} = v.{name}" for name in rest)
+    as_v = f"v ({', '.join(names)})"
+    # Quoted names from the model's own metadata; every value is a parameter.
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"(%s)::{db_type(f, connection)}[]" for f in columns)
+            sql = f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS {as_v} "  # noqa: S608
+            sql += f"WHERE {table}.{key} = v.{key}"
+            for start in range(0, len(rows), UNNEST_ROWS):
+                chunk = rows[start : start + UNNEST_ROWS]
+                cursor.execute(sql, [[row[i] for row in chunk] for i in range(len(columns))])
+            return
+        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        batch = max(1, connection.ops.bulk_batch_size(columns, rows))
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            values = ", ".join([row_sql] * len(chunk))
+            sql = (
+                f"WITH {as_v} AS (VALUES {values}) "  # noqa: S608 - names from the model
+                f"UPDATE {table} SET {sets} FROM v WHERE {table}.{key} = v.{key}"
+            )
+            cursor.execute(sql, list(chain.from_iterable(chunk)))
 
 
 def db_type(field, connection) -> str:

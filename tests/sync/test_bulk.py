@@ -176,6 +176,34 @@ def test_update_many_writes_only_the_named_fields_and_stamps_updated_at():
     assert TaskLink.objects.count() == len(links)
 
 
+def test_update_many_sends_only_the_named_columns_and_never_brings_a_deleted_row_back():
+    # Issue 16: a push settles a thousand links; only the settled columns travel, in one
+    # UPDATE (PostgreSQL: one array per column; SQLite: one VALUES list within its limit).
+    from django.test.utils import CaptureQueriesContext
+
+    user = UserFactory()
+    tasks = insert_many(_tasks(user, "u"))
+    links = insert_many(
+        [
+            TaskLink(task_id=t.pk, user_id=user.pk, org_id="00D000000000001EAA", sf_user_id="x")
+            for t in tasks
+        ]
+    )
+    gone = links[0]
+    TaskLink.objects.filter(pk=gone.pk).delete()  # deleted meanwhile
+    for link in links:
+        link.state = LinkState.SYNCED
+    with CaptureQueriesContext(connection) as queries:
+        update_many(links, ["state"])
+    assert len(queries) == 1
+    sql = queries[0]["sql"]
+    assert sql.startswith(("UPDATE", "WITH")) and "INSERT" not in sql
+    assert '"synced_remote"' not in sql and '"org_id"' not in sql
+    assert not TaskLink.objects.filter(pk=gone.pk).exists()
+    assert set(TaskLink.objects.values_list("state", flat=True)) == {LinkState.SYNCED}
+    assert TaskLink.objects.count() == len(links) - 1
+
+
 # --- insert_rows: plain tuples, no instance per row (issue 16) --------------------------------
 
 _TASK_FIELDS = (
