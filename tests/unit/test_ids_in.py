@@ -44,3 +44,17 @@ def test_no_ids_find_nothing_without_a_query(people):
 def test_values_of_mixed_kinds_find_their_rows(people):
     found = User.objects.filter(ids_in("pk", [people[0].pk, str(people[1].pk)]))
     assert {u.pk for u in found} == {people[0].pk, people[1].pk}
+
+
+def test_postgresql_gets_one_array_parameter_and_sqlite_a_placeholder_an_id(people):
+    # Issue 16: psycopg parses and binds every placeholder; a thousand ids are one array there.
+    ids = [u.pk for u in people]
+    with CaptureQueriesContext(connection) as queries:
+        assert len(list(User.objects.filter(ids_in("pk", ids)))) == len(ids)
+        assert len(list(User.objects.filter(ids_in("username", ["person0", "person2"])))) == 2
+    by_id, by_name = (q["sql"] for q in queries.captured_queries)
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in by_id and "bigint[]" in by_id and by_id.count("%s") <= 1
+        assert "= ANY(" in by_name and "text[]" in by_name
+    else:
+        assert " IN (" in by_id and "ANY" not in by_id
