@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tasksync.bulk import insert_many, update_many
@@ -148,15 +149,20 @@ def test_an_unsaved_related_instance_is_refused():
     assert not TaskLink.objects.exists()
 
 
-def test_update_many_writes_only_the_named_fields_and_stamps_updated_at():
+def _saved_links(suffix):
+    """A user's tasks and a link to each, written."""
     user = UserFactory()
-    tasks = insert_many(_tasks(user, "z"))
-    links = insert_many(
+    tasks = insert_many(_tasks(user, suffix))
+    return insert_many(
         [
             TaskLink(task_id=t.pk, user_id=user.pk, org_id="00D000000000001EAA", sf_user_id="x")
             for t in tasks
         ]
     )
+
+
+def test_update_many_writes_only_the_named_fields_and_stamps_updated_at():
+    links = _saved_links("z")
     before = {link.pk: TaskLink.objects.get(pk=link.pk) for link in links}
     for i, link in enumerate(links):
         link.sf_id = f"00T00000000000{i}AAA"
@@ -179,16 +185,8 @@ def test_update_many_writes_only_the_named_fields_and_stamps_updated_at():
 def test_update_many_sends_only_the_named_columns_and_never_brings_a_deleted_row_back():
     # Issue 16: a push settles a thousand links; only the settled columns travel, in one
     # UPDATE (PostgreSQL: one array per column; SQLite: one VALUES list within its limit).
-    from django.test.utils import CaptureQueriesContext
 
-    user = UserFactory()
-    tasks = insert_many(_tasks(user, "u"))
-    links = insert_many(
-        [
-            TaskLink(task_id=t.pk, user_id=user.pk, org_id="00D000000000001EAA", sf_user_id="x")
-            for t in tasks
-        ]
-    )
+    links = _saved_links("u")
     gone = links[0]
     TaskLink.objects.filter(pk=gone.pk).delete()  # deleted meanwhile
     for link in links:
