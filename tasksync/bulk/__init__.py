@@ -8,7 +8,7 @@ dozen columns that is most of an import's time. Here each column's conversion is
 values that the database driver takes as they are (text, numbers, booleans, keys) are passed
 through, and each statement is plain SQL with ``RETURNING`` the primary keys. The rows written
 are the same as ``bulk_create``'s (``tests/sync/test_bulk.py`` compares them column by column).
-``update_many`` writes chosen fields of saved instances the same way, as one upsert per batch.
+``update_many`` writes chosen fields of saved instances, one ``UPDATE … FROM`` per batch.
 ``insert_rows`` writes plain tuples of values, for the import's 30,000 rows (issue 16): building
 a model instance a row costs more than writing it.
 
