@@ -90,7 +90,13 @@ class TaskLink(models.Model):
     """A linked pair: a local task and the Salesforce Task that is the same reminder."""
 
     task = models.OneToOneField(ReminderTask, on_delete=models.CASCADE, related_name="link")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The task's user, kept on the link for the per-user queries. Its database key is the task's
+    # (the task's own key checks the user): a second key on the same user would be checked again
+    # for each of a first import's 10,000 links at commit on PostgreSQL (issue 16). Deleting a
+    # user still deletes their links (Django's CASCADE; tests/accounts/test_user_deletion.py).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     org_id = models.CharField(max_length=18)
     sf_user_id = models.CharField(max_length=18)
     # NULL until the create is confirmed, so the unique constraint ignores pending links.
@@ -263,7 +269,11 @@ class SyncEvent(models.Model):
     run = models.ForeignKey(
         SyncRun, on_delete=models.CASCADE, related_name="events", null=True, db_index=False
     )
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The run's user, kept on each event for the per-user lists; no database key of its own, as
+    # the link's user (a first import writes 10,000 events; the run's and the task's keys stay).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     task = models.ForeignKey(
         ReminderTask,
         on_delete=models.CASCADE,
