@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from itertools import chain
 
+from django.db import models
+
 UNNEST_ROWS = 5000  # PostgreSQL: rows per ``UPDATE … FROM unnest(…)`` statement
 
 
@@ -80,12 +82,16 @@ def update_from(connection, opts, columns, rows) -> None:
     # Quoted names from the model's own metadata; every value is a parameter.
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"(%s)::{db_type(f, connection)}[]" for f in columns)
-            sql = f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS {as_v} "  # noqa: S608
-            sql += f"WHERE {table}.{key} = v.{key}"
             for start in range(0, len(rows), UNNEST_ROWS):
                 chunk = rows[start : start + UNNEST_ROWS]
-                cursor.execute(sql, [[row[i] for row in chunk] for i in range(len(columns))])
+                arrays = [
+                    _pg_array(field, connection, [row[i] for row in chunk])
+                    for i, field in enumerate(columns)
+                ]
+                sql = f"UPDATE {table} SET {sets} "  # noqa: S608 - names from the model
+                sql += f"FROM unnest({', '.join(a for a, _ in arrays)}) AS {as_v} "
+                sql += f"WHERE {table}.{key} = v.{key}"
+                cursor.execute(sql, [param for _, param in arrays])
             return
         row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
         batch = max(1, connection.ops.bulk_batch_size(columns, rows))
@@ -97,6 +103,19 @@ def update_from(connection, opts, columns, rows) -> None:
                 f"UPDATE {table} SET {sets} FROM v WHERE {table}.{key} = v.{key}"
             )
             cursor.execute(sql, list(chain.from_iterable(chunk)))
+
+
+def _pg_array(field, connection, values: list) -> tuple[str, object]:
+    """(SQL, parameter) of one column's values as a PostgreSQL array. JSON texts travel as one
+    JSON array, split back into ``jsonb[]`` by the server in their order: as an array of text,
+    psycopg would backslash-escape every double quote of every value in Python (for a push's
+    thousand links, two thirds of the statement's time). A JSON column holding SQL NULLs goes
+    as an array of its type, as every other column does."""
+    if isinstance(field, models.JSONField) and all(type(value) is str for value in values):
+        elements = "jsonb_array_elements((%s)::jsonb) WITH ORDINALITY AS a(e, n)"
+        sql = f"ARRAY(SELECT e FROM {elements} ORDER BY n)"  # noqa: S608 - no value in it
+        return sql, "[" + ",".join(values) + "]"
+    return f"(%s)::{db_type(field, connection)}[]", values
 
 
 def db_type(field, connection) -> str:

@@ -202,6 +202,26 @@ def test_update_many_sends_only_the_named_columns_and_never_brings_a_deleted_row
     assert TaskLink.objects.count() == len(links) - 1
 
 
+def test_update_many_writes_json_that_needs_escaping_each_to_its_own_row():
+    # PostgreSQL receives a JSON column's values as one JSON array and splits it back in order
+    # (a text array would have psycopg escape every quote in Python): each value, quotes,
+    # backslashes, newlines and non-Latin text included, lands in its own row, none shifted.
+    links = _saved_links("j")
+    tricky = ['say "hi"', "C:\\dir\\", "line 1\nline 2", "Zürich — 東京", "{not json}", ""]
+    for i, link in enumerate(links):
+        link.synced_local = {"name": tricky[i % len(tricky)], "n": i, "nested": {"list": [i]}}
+        link.synced_remote = {"Description": f'"{i}"\\', "Subject": None}
+    update_many(links, ["synced_local", "synced_remote"])
+    for i, link in enumerate(links):
+        fresh = TaskLink.objects.get(pk=link.pk)
+        assert fresh.synced_local == {
+            "name": tricky[i % len(tricky)],
+            "n": i,
+            "nested": {"list": [i]},
+        }
+        assert fresh.synced_remote == {"Description": f'"{i}"\\', "Subject": None}
+
+
 # --- insert_rows: plain tuples, no instance per row (issue 16) --------------------------------
 
 _TASK_FIELDS = (
