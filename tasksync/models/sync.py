@@ -94,8 +94,13 @@ class TaskLink(models.Model):
     # (the task's own key checks the user): a second key on the same user would be checked again
     # for each of a first import's 10,000 links at commit on PostgreSQL (issue 16). Deleting a
     # user still deletes their links (Django's CASCADE; tests/accounts/test_user_deletion.py).
+    # No index of its own either: the user's indexes below lead with it.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     org_id = models.CharField(max_length=18)
     sf_user_id = models.CharField(max_length=18)
