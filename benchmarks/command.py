@@ -274,6 +274,14 @@ def _rows(results: dict):
             "",
             "",
         )
+        if b1.get("server_cpu_seconds"):
+            yield (
+                name,
+                "PostgreSQL CPU: import / write floor",
+                f"{_secs(b1['server_cpu_seconds'])} / {_secs(b1['write_server_cpu_seconds'])}",
+                "",
+                "",
+            )
         yield name, "ratio to network floor", _ratio(b1["ratio_to_floor_spread"]), b1_target, ""
         yield (
             name,

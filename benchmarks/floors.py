@@ -18,6 +18,8 @@ import time
 
 from django.db import connection, transaction
 
+from benchmarks import harness
+
 
 def spread(values: list[float]) -> dict:
     """Median, min and max of repeated measurements (seconds)."""
@@ -98,6 +100,7 @@ def write_floor(user, run) -> dict:
     rows = sum(len(r) for _, _, r in loaded)
     try:
         started, cpu = time.perf_counter(), time.process_time()
+        server = harness.database_server_cpu()
         with transaction.atomic(), connection.cursor() as cursor:
             for table, columns, values in loaded:
                 names = ", ".join(qn(c) for c in columns)
@@ -114,8 +117,15 @@ def write_floor(user, run) -> dict:
                         values,
                     )
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        server = _spent(server)
     finally:
         with connection.cursor() as cursor:
             for name in scratch.values():
                 cursor.execute(f"DROP TABLE IF EXISTS {qn(name)}")
-    return {"rows": rows, "seconds": seconds, "cpu_seconds": cpu}
+    return {"rows": rows, "seconds": seconds, "cpu_seconds": cpu, "server_cpu_seconds": server}
+
+
+def _spent(before: float | None) -> float | None:
+    """The database server's CPU seconds since ``before`` (None where it cannot be read)."""
+    now = harness.database_server_cpu()
+    return None if before is None or now is None else now - before
