@@ -117,7 +117,7 @@ def write_floor(user, run) -> dict:
                         values,
                     )
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-        server = _spent(server)
+        server = server_cpu_since(server)
     finally:
         with connection.cursor() as cursor:
             for name in scratch.values():
@@ -125,7 +125,7 @@ def write_floor(user, run) -> dict:
     return {"rows": rows, "seconds": seconds, "cpu_seconds": cpu, "server_cpu_seconds": server}
 
 
-def _spent(before: float | None) -> float | None:
+def server_cpu_since(before: float | None) -> float | None:
     """The database server's CPU seconds since ``before`` (None where it cannot be read)."""
     now = harness.database_server_cpu()
     return None if before is None or now is None else now - before

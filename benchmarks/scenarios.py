@@ -101,7 +101,7 @@ def _b1_once(handle, n: int):
     handle.reset_api_calls()
     cpu, server = time.process_time(), harness.database_server_cpu()
     run, seconds = harness.timed(harness.cycle, user, "first_sync")
-    cpu, server = time.process_time() - cpu, floors._spent(server)
+    cpu, server = time.process_time() - cpu, floors.server_cpu_since(server)
     calls, by_kind = _calls(handle)
     window = datetime.now(UTC) - pull.FIRST_SYNC_WINDOW
     soql = pull.import_query(SimpleNamespace(sf_user_id=conn.sf_user_id), window)
