@@ -1,10 +1,20 @@
+import operator
+from collections import defaultdict
+from functools import reduce
+
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import router
+from django.db.models.deletion import Collector, ProtectedError, RestrictedError
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts import services
 from accounts.models import SalesforceConnection, SalesforceOrg, User
 from accounts.salesforce import oauth
 
@@ -31,6 +41,24 @@ TOKEN_FIELDS = ("access_token", "refresh_token")
 def without_tokens(queryset, path="user__salesforce_connection"):
     """``queryset`` with the tokens of the connection it joins at ``path`` left unread."""
     return queryset.defer(*(f"{path}__{field}" for field in TOKEN_FIELDS))
+
+
+def _deleted_counts(collector: Collector) -> dict:
+    """How many rows of each model ``collector`` would delete. Its fast deletes overlap (a
+    user's events are reached through the user, their runs and their tasks): each model's are
+    counted once, as one query of their union."""
+    fast = defaultdict(list)
+    for rows in collector.fast_deletes:
+        fast[rows.model].append(rows)
+    counts = {model: len(instances) for model, instances in collector.data.items()}
+    for model, querysets in fast.items():
+        union = reduce(operator.or_, querysets)
+        if model in collector.data:
+            pks = {instance.pk for instance in collector.data[model]}
+            counts[model] = len(pks | set(union.values_list("pk", flat=True)))
+        else:
+            counts[model] = union.count()
+    return counts
 
 
 class QuickActionCheckbox:
@@ -70,6 +98,55 @@ class UserAdmin(QuickActionCheckbox, DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         (_("Preferences"), {"fields": ["time_zone", "language", "subject_template"]}),
     ]
+
+    def get_deleted_objects(self, objs, request):
+        """What deleting users takes with them, counted per kind, and what ``request.user`` may
+        not delete.
+
+        Django's own confirmation lists every row one by one: for a user with 10,000 synced tasks
+        that was 4.5 s and a 2.8 MB page (and as long again on the POST, which asks the same).
+        Here the page names the users, and its summary counts the rest: one COUNT per kind of
+        row, with the same collector the delete itself uses.
+
+        A user's sync history (runs, events, links, their connection: read-only admins, never
+        deleted on their own, R14) goes with the user: it is theirs, and nobody else's. Anything
+        else still needs its own delete permission, as Django asks (a staff member without
+        "delete reminder task" cannot delete a user who has tasks)."""
+        users = list(objs)
+        if not users:
+            return [], {}, set(), []
+        collector = Collector(using=router.db_for_write(self.model), origin=objs)
+        try:
+            collector.collect(users)
+        except (ProtectedError, RestrictedError) as exc:
+            blocking = getattr(exc, "protected_objects", None) or exc.restricted_objects
+            return [], {}, set(), [f"{capfirst(o._meta.verbose_name)}: {o}" for o in blocking]
+        counts = _deleted_counts(collector)
+        perms_needed = set()
+        for model, count in counts.items():
+            model_admin = self.admin_site._registry.get(model)
+            if not count or model_admin is None or isinstance(model_admin, ReadOnlyAdmin):
+                continue
+            if not model_admin.has_delete_permission(request):
+                perms_needed.add(model._meta.verbose_name)
+        named = [
+            format_html(
+                '{}: <a href="{}">{}</a>',
+                capfirst(self.opts.verbose_name),
+                reverse("admin:accounts_user_change", args=[quote(user.pk)]),
+                user,
+            )
+            for user in users
+        ]
+        summary = {model._meta.verbose_name_plural: n for model, n in counts.items() if n}
+        return named, summary, perms_needed, []
+
+    def delete_model(self, request, obj):
+        services.user_delete(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            services.user_delete(user=user)
 
 
 @admin.register(SalesforceOrg)

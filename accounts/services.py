@@ -199,6 +199,24 @@ def connection_disconnect(*, connection: SalesforceConnection) -> SalesforceConn
     return connection
 
 
+def user_delete(*, user) -> None:
+    """Delete ``user`` and everything of theirs (their tasks, links and sync history go with them
+    through the models' CASCADE), after revoking their Salesforce grant (R17): a token we can no
+    longer use or revoke once its row is gone must not stay valid at Salesforce.
+
+    The revoke is an HTTP call, made before the transaction that deletes; if Salesforce cannot be
+    reached the user is deleted anyway (the token is then forgotten, as on a disconnect)."""
+    connection = SalesforceConnection.objects.filter(user=user).first()
+    if connection is not None:
+        token = connection.refresh_token or connection.access_token
+        if token:
+            _revoke_quietly(connection=connection, token=token)
+    pk = user.pk
+    with transaction.atomic():
+        user.delete()
+    logger.info("User %s deleted", pk)
+
+
 def _revoke_quietly(*, connection, token: str, login_url: str = "") -> None:
     try:
         # POST /services/oauth2/revoke with the refresh token. Salesforce Help, "Revoke OAuth Tokens
