@@ -41,3 +41,33 @@ def prefilter(query: Query) -> list[tuple[str, str, tuple]]:
         if datetime_field and all(type(v) is int and v in _INT64 for v in values):
             out.append((fld.name, op, tuple(values)))
     return out
+
+
+def _where_fields(node) -> set[str] | None:
+    """The field names a WHERE tree compares, or None for a node of another kind."""
+    if node is None:
+        return set()
+    if isinstance(node, Cmp):
+        return {node.field.name}
+    if isinstance(node, BoolOp):
+        names: set[str] = set()
+        for arg in node.args:
+            inner = _where_fields(arg)
+            if inner is None:
+                return None
+            names |= inner
+        return names
+    return None
+
+
+def count_columns(query: Query) -> set[str] | None:
+    """For a COUNT() query, the only Task columns its rows need (what WHERE compares, and the
+    recycle bin's flags ``query`` hides rows by); None for any other query, or one whose WHERE
+    names a field that is no column of its own (a relationship's): then every column is
+    loaded."""
+    if not query.count or query.sobject != "Task":
+        return None
+    names = _where_fields(query.where)
+    if names is None or any("." in name for name in names):
+        return None
+    return {*names, "IsDeleted", "IsArchived"}

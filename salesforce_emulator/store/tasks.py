@@ -54,7 +54,12 @@ class TasksMixin:
             return None
         return _from_sql(row)
 
-    def tasks(self, org_id: str, where: Iterable[tuple[str, str, tuple]] = ()) -> list[dict]:
+    def tasks(
+        self,
+        org_id: str,
+        where: Iterable[tuple[str, str, tuple]] = (),
+        columns: Iterable[str] | None = None,
+    ) -> list[dict]:
         """The org's tasks in insertion order, optionally narrowed in SQL by `where`.
 
         `where` holds (column, op, values) conditions, all to hold: op is one of = < <= > >=
@@ -62,13 +67,22 @@ class TasksMixin:
         epoch ms). A condition is applied only where it is exact: on a PREFILTER_COLUMNS
         column that holds no irregular value in this org; the others are ignored, so the
         answer is always a superset of the rows that satisfy `where` (soql.prefilter).
+
+        `columns` (Task field names) loads only those of each row, for a caller that reads no
+        other (a COUNT() query's WHERE): building 40 columns a row was most of such a query's
+        time in a busy org.
         """
-        sql, params = self.tasks_sql(org_id, where)
+        sql, params = self.tasks_sql(org_id, where, columns)
         # Put in seq order here: ORDER BY seq would steer SQLite to the (org_id) index, whose
         # order is seq, and away from the selective ones.
         return [_from_sql(r) for r in sorted(self.q(sql, params), key=lambda r: r["seq"])]
 
-    def tasks_sql(self, org_id: str, where: Iterable[tuple[str, str, tuple]]) -> tuple[str, list]:
+    def tasks_sql(
+        self,
+        org_id: str,
+        where: Iterable[tuple[str, str, tuple]],
+        columns: Iterable[str] | None = None,
+    ) -> tuple[str, list]:
         """The SELECT behind tasks(), without its ordering."""
         conditions, params = [], [org_id]
         where = list(where)
@@ -89,7 +103,13 @@ class TasksMixin:
         # With no statistics SQLite takes org_id = ? for a selective term: with an Id condition,
         # "+org_id" keeps the org indexes out of the way so that the Id index is used.
         org_term = "+org_id = ?" if any(c.startswith('"Id" ') for c in conditions) else "org_id = ?"
-        sql = "SELECT * FROM tasks WHERE " + " AND ".join([org_term, *conditions])  # noqa: S608
+        wanted = None if columns is None else {"seq", *columns}
+        if wanted is None or not wanted <= _COLUMNS:
+            selected = "*"  # every column, or a name that is none of them (a caller's error)
+        else:
+            selected = ", ".join(f'"{name}"' for name in sorted(wanted))
+        # Column names from the schema only; every value is a parameter.
+        sql = f"SELECT {selected} FROM tasks WHERE " + " AND ".join([org_term, *conditions])  # noqa: S608
         return sql, params
 
     def _flag_irregular_rows(self) -> None:
@@ -106,6 +126,7 @@ class TasksMixin:
 
 
 _BOOL_FIELDS = {f.name for f in TASK_FIELDS if f.type == "boolean"}
+_COLUMNS = frozenset({"seq", "org_id", "deleted_ms", *(f.name for f in TASK_FIELDS)})
 
 # -- the query pre-filter -------------------------------------------------------------------
 # A query on Task loads only the rows that can match its indexed conditions (soql.prefilter,
@@ -144,5 +165,6 @@ def _to_sql(value):
 
 def _from_sql(row: dict) -> dict:
     for name in _BOOL_FIELDS:
-        row[name] = bool(row[name])
+        if name in row:
+            row[name] = bool(row[name])
     return row

@@ -218,6 +218,23 @@ def test_the_prefilter_loads_only_candidate_rows(sf, emu, org):
     assert len(emu.store.q(select)) == 37  # the comparison path: the whole org
 
 
+def test_a_count_loads_only_the_columns_its_where_compares(sf, emu, org):
+    # A COUNT() renders no record: its rows are read for WHERE and the recycle bin's flags
+    # only (a crowded org's count of colleagues' changes, issue 16's B4). The answers are the
+    # same as a full query's (test_every_query_answers_the_same_with_and_without_the_prefilter).
+    seen: list[str] = []
+    emu.store.conn.set_trace_callback(lambda sql: seen.append(sql) if " FROM tasks " in sql else 0)
+    try:
+        q = f"SELECT COUNT() FROM Task WHERE OwnerId != '{org['demo']}' AND Subject != null"
+        total = sf.query(q)["totalSize"]
+    finally:
+        emu.store.conn.set_trace_callback(None)
+    [select] = [sql for sql in seen if sql.startswith("SELECT *") or '"seq"' in sql]
+    assert select.startswith('SELECT "IsArchived", "IsDeleted", "OwnerId", "Subject", "seq" ')
+    full = sf.query_all(f"SELECT Id FROM Task WHERE OwnerId != '{org['demo']}' AND Subject != null")
+    assert total == len(full["records"]) > 0
+
+
 def test_deleted_rows_follow_query_and_query_all(sf, emu, org):
     q = f"SELECT Id, IsDeleted FROM Task WHERE SystemModstamp = {LIT} ORDER BY Id"
     got = same_both_ways(sf, emu, q)
