@@ -6,8 +6,9 @@ reaches their run (R18). Read in full, every colleague's changed task cost each 
 its whole record, only to be skipped: a round of polls grew with the square of the reps. Once a
 read has seen 50 colleagues' tasks (pull.overlap.CROWD), the next polls read theirs as stamps,
 in the same Composite call, and read again in full only what is linked to the rep and means
-something for the link. The emulator counts the records each query returned by its field list:
-"in full" is what a query with Subject returned.
+something for the link. A rep with few links (pull.overlap.LINKED_AT_MOST) asks for the stamps of
+those only, and for the count of the colleagues' changes. The emulator counts the records each
+query returned by its field list: "in full" is what a query with Subject returned.
 Production engine and client over HTTPS; nothing of ours is mocked.
 """
 
@@ -21,7 +22,7 @@ from django.utils import timezone
 from tasksync.models import OutboundChange, ReminderTask, TaskLink
 from tasksync.services import tasks as services
 from tasksync.sync.engine import sync_user
-from tasksync.sync.pull.overlap import CROWD
+from tasksync.sync.pull.overlap import CROWD, LINKED_AT_MOST
 from tests.fixtures_sync import link_of, state_of
 
 pytestmark = pytest.mark.django_db
@@ -60,9 +61,9 @@ def test_in_a_crowded_org_a_poll_reads_only_the_reps_own_tasks_in_full(
     syncing, run, sf_emulator, bea
 ):
     # R18, R13: 50 of Bea's tasks were read in full once, to be skipped; the next poll, with
-    # 250 more of hers and one new task of the rep's, reads the rep's one in full and all of Bea's
-    # (the first ones still in the cursor's overlap) as stamps, in one Composite call, and imports
-    # the rep's only. Before, it read all of them in full.
+    # 250 more of hers and one new task of the rep's, reads the rep's one in full, none of Bea's
+    # (no link of the rep's holds one), only their count, in one Composite call, and imports
+    # the rep's only. Before, it read all of them in full, then all of them as stamps.
     _colleague_busy(sf_emulator, bea)
     sf_emulator.reset_api_calls()
     run()
@@ -75,10 +76,35 @@ def test_in_a_crowded_org_a_poll_reads_only_the_reps_own_tasks_in_full(
     run()
     reads = sf_emulator.records_read()
     assert _full(reads) == 1, reads
-    assert _stamps(reads) == CROWD + 250, reads
+    assert _stamps(reads) == 0, reads
     assert sf_emulator.api_calls() == {"composite": 1}
+    # Bea's 50 still in the overlap and her 250: the crowd is still told.
+    assert state_of(syncing).colleagues_seen == CROWD + 250
     assert ReminderTask.objects.filter(user=syncing, name="Mine").count() == 1
     assert not ReminderTask.objects.filter(user=syncing, name__startswith="Bea").exists()
+
+
+def test_a_rep_with_many_links_reads_every_colleagues_change_as_a_stamp(
+    syncing, run, sf_emulator, bea
+):
+    # R18, R13: past LINKED_AT_MOST live links the colleagues' tasks are not asked for by id
+    # (the query would outgrow its URL): every one of Bea's changes comes as a stamp, and only
+    # the rep's own are read in full.
+    sf_emulator.create_tasks([{"Subject": f"Mine {i}"} for i in range(LINKED_AT_MOST + 1)])
+    _colleague_busy(sf_emulator, bea)
+    run()
+    assert TaskLink.objects.filter(user=syncing).count() == LINKED_AT_MOST + 1
+    sf_emulator.advance(180)
+    _colleague_busy(sf_emulator, bea, 250, label="Bea later")
+    sf_emulator.create_task(Subject="Mine again")
+    sf_emulator.reset_api_calls()
+    run()
+    reads = sf_emulator.records_read()
+    # The rep's: the new one, and the imported ones again (stamped within FRESH of the read).
+    assert _full(reads) == LINKED_AT_MOST + 2, reads
+    assert _stamps(reads) == CROWD + 250, reads  # all of Bea's: before, the same
+    assert sf_emulator.api_calls() == {"composite": 1}
+    assert state_of(syncing).colleagues_seen == CROWD + 250
 
 
 def test_a_task_reassigned_to_a_colleague_still_leaves_the_reps_list(
@@ -98,6 +124,7 @@ def test_a_task_reassigned_to_a_colleague_still_leaves_the_reps_list(
     assert ReminderTask.objects.filter(user=syncing, name="Bea's call").count() == 1
     reads = sf_emulator.records_read()
     assert _full(reads) == 2, reads  # the one given to the rep, the one read again by id
+    assert _stamps(reads) == 1, reads  # of Bea's, only the one the rep's link held
     assert sf_emulator.api_calls() == {"composite": 1, "queryAll": 1}
 
 

@@ -50,8 +50,8 @@ def pull(
     importing = import_window_start is not None
     in_doubt = in_doubt_creates(ctx) if ctx.may_have.in_doubt else []
     soql, include_deleted, seen = _query(ctx, import_window_start, in_doubt)
-    if seen is not None:
-        extras, heavy_extras = (*extras, seen), heavy_extras + 1
+    if seen:
+        extras, heavy_extras = (*extras, *seen), heavy_extras + len(seen)
     calls = ctx.client.iter_chained(
         soql,
         include_deleted=include_deleted,
@@ -62,9 +62,10 @@ def pull(
         meanwhile=meanwhile,
     )
     read_at, answers, full, colleagues = _apply_calls(ctx, calls, in_doubt, importing, on_first)
-    if seen is not None:
-        rows = overlap.seen_rows(ctx, answers.get(overlap.SEEN))
-        colleagues += overlap.colleagues_in(rows, ctx.sf_user_id)
+    if seen:
+        asked = {sub["referenceId"] for sub in seen}
+        rows = overlap.seen_rows(ctx, answers.get(overlap.SEEN)) if overlap.SEEN in asked else []
+        colleagues += overlap.colleagues_counted(ctx, answers, rows)
         full += _read_again(ctx, rows, in_doubt, read_at)
     if not importing:
         overlap.note_colleagues(ctx, colleagues)
@@ -105,7 +106,7 @@ def _apply_calls(ctx: RunContext, calls, in_doubt, importing: bool, on_first):
     return read_at, answers, full, colleagues
 
 
-def _query(ctx: RunContext, import_window_start, in_doubt) -> tuple[str, bool, dict | None]:
+def _query(ctx: RunContext, import_window_start, in_doubt) -> tuple[str, bool, list | None]:
     """The SOQL to read, whether it reads the recycle bin too (queryAll), and the subrequest of
     ids and stamps when the overlap or the colleagues' tasks are read apart (pull.overlap)."""
     if import_window_start is not None:
@@ -116,7 +117,7 @@ def _query(ctx: RunContext, import_window_start, in_doubt) -> tuple[str, bool, d
         since = ctx.state.watermark or ctx.sf_now() - FIRST_SYNC_WINDOW
         return changes_query(ctx, since), True, None
     watermark = ctx.state.watermark
-    seen = overlap.seen_subrequest(ctx, watermark, split, colleagues=crowded)
+    seen = overlap.seen_subrequests(ctx, watermark, split, colleagues=crowded)
     return changes_query(ctx, split or watermark, own_only=crowded), True, seen
 
 
