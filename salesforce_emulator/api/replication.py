@@ -21,10 +21,15 @@ def replication(emu: Emulator, req: Request, user: dict, which: str) -> Response
     if isinstance(window, Response):
         return window
     start, latest = window
-    rows = emu.store.tasks(user["org_id"])
+    org_id = user["org_id"]
     if which == "updated":
-        return _updated(rows, start, latest)
-    return _deleted(rows, start, latest, emu.store.org(user["org_id"]))
+        # Only the rows stamped in the window are loaded (the store's SystemModstamp index).
+        stamped = [("SystemModstamp", ">=", (start,)), ("SystemModstamp", "<", (latest,))]
+        return _updated(emu.store.tasks(org_id, stamped), start, latest)
+    # The recycle bin's entries of the window, from its index: a poll's delete-log check read
+    # every task of the org (3,000 rows and more a call in B4's org of 1,000 reps).
+    rows = emu.store.deleted_between(org_id, start, latest)
+    return _deleted(rows, start, latest, emu.store.org(org_id))
 
 
 def _window(req: Request, which: str, now: int) -> tuple[int, int] | Response:
@@ -60,15 +65,7 @@ def _updated(rows: list[dict], start: int, latest: int) -> Response:
     return Response.json({"ids": [r["Id"] for r in hits], "latestDateCovered": format_sf(latest)})
 
 
-def _deleted(rows: list[dict], start: int, latest: int, org: dict) -> Response:
-    hits = sorted(
-        (
-            r
-            for r in rows
-            if r["IsDeleted"] and r["deleted_ms"] is not None and start <= r["deleted_ms"] < latest
-        ),
-        key=lambda r: r["deleted_ms"],
-    )
+def _deleted(hits: list[dict], start: int, latest: int, org: dict) -> Response:
     return Response.json(
         {
             "deletedRecords": [

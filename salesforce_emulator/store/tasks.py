@@ -121,6 +121,16 @@ class TasksMixin:
                 flags.update((row["org_id"], c) for c in cols if not is_regular(c, row[c]))
             self.conn.executemany("INSERT OR IGNORE INTO task_irregular VALUES (?, ?)", flags)
 
+    def deleted_between(self, org_id: str, start_ms: int, end_ms: int) -> list[dict]:
+        """The org's recycle bin entries deleted from ``start_ms`` to before ``end_ms``, oldest
+        first (ties in insertion order): their "Id" and deleted_ms, from the recycle bin's
+        index."""
+        return self.q(
+            'SELECT "Id", deleted_ms FROM tasks WHERE org_id = ? AND "IsDeleted" = 1'
+            " AND deleted_ms >= ? AND deleted_ms < ? ORDER BY deleted_ms, seq",
+            (org_id, start_ms, end_ms),
+        )
+
     def purge_task(self, task_id: str) -> None:
         self.x('DELETE FROM tasks WHERE "Id" = ?', (task_id,))
 

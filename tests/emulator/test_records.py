@@ -199,6 +199,37 @@ def test_it_lists_updated_and_deleted_ids_in_minute_windows(sf, sf_emulator):
     assert deleted["latestDateCovered"] == "2026-11-28T13:03:00.000+0000"
 
 
+def test_replication_reads_the_window_not_the_whole_org(sf, sf_emulator, sf_emulator_server):
+    # A poll's delete-log check rides in every cycle that is due for it: the emulator answers
+    # it from the recycle bin's index and the modstamp index, not by loading every task of the
+    # org (B4: 3,000 tasks a call in an org of 1,000 reps). Same answers, oldest first.
+    if sf_emulator_server is None:
+        pytest.skip("needs the in-process emulator (to trace its store's SQL)")
+    sf_emulator.set_now(dt.datetime(2026, 11, 28, 13, 0, 30, tzinfo=UTC), frozen=True)
+    old = sf_emulator.create_tasks([{"Subject": f"older {i}"} for i in range(30)])
+    sf_emulator.delete_task(old[0])
+    sf_emulator.advance(3600)
+    start = sf_emulator.now()
+    new = [sf.Task.create({"Subject": f"new {i}"})["id"] for i in range(3)]
+    sf_emulator.advance(30)
+    for task_id in (new[2], old[5], new[0]):  # deleted in this order, a second apart
+        sf.Task.delete(task_id)
+        sf_emulator.advance(1)
+    sf_emulator.advance(120)
+    end = sf_emulator.now()
+    selects: list[str] = []
+    store = sf_emulator_server.emulator.store
+    store.conn.set_trace_callback(lambda sql: selects.append(sql) if "FROM tasks" in sql else 0)
+    try:
+        deleted = sf.Task.deleted(start, end)
+        updated = sf.Task.updated(start, end)
+    finally:
+        store.conn.set_trace_callback(None)
+    assert [r["id"] for r in deleted["deletedRecords"]] == [new[2], old[5], new[0]]
+    assert updated["ids"] == [new[1]]
+    assert selects and all("SystemModstamp" in sql or "deleted_ms" in sql for sql in selects)
+
+
 def test_it_rejects_replication_windows_outside_the_limits(sf, sf_emulator):
     now = sf_emulator.now()
     for start, end, call in [
