@@ -35,7 +35,7 @@ def rows_for(emu: Emulator, org_id: str, parsed: soql.Query, include_all: bool) 
     if sobject == "Task":
         # Load only the tasks that can match the query's indexed conditions (soql.prefilter);
         # the whole WHERE is still evaluated by soql.execute.
-        rows = emu.store.tasks(org_id, soql.prefilter(parsed), soql.count_columns(parsed))
+        rows = emu.store.tasks(org_id, soql.prefilter(parsed), soql.needed_columns(parsed))
         if not include_all:
             # query() hides the recycle bin and archived activities ("queryAll()", "Query").
             rows = [r for r in rows if not r["IsDeleted"] and not r["IsArchived"]]

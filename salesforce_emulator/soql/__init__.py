@@ -18,7 +18,7 @@ from .evaluator import compile_where, execute, matches
 from .lexer import KEYWORDS, SoqlError, Tok, tokenize
 from .nodes import BoolOp, Cmp, Order, Query
 from .parser import parse
-from .prefilter import count_columns, prefilter
+from .prefilter import needed_columns, prefilter
 
 __all__ = [
     "KEYWORDS",
@@ -29,9 +29,9 @@ __all__ = [
     "SoqlError",
     "Tok",
     "compile_where",
-    "count_columns",
     "execute",
     "matches",
+    "needed_columns",
     "parse",
     "prefilter",
     "tokenize",

@@ -18,29 +18,44 @@ def _conjuncts(node) -> list:
 _INT64 = range(-(2**63), 2**63)
 
 
-def prefilter(query: Query) -> list[tuple[str, str, tuple]]:
+def prefilter(query: Query) -> list[tuple]:
     """Conditions the store may apply in SQL before execute() (store.Store.tasks `where`).
 
-    Only top-level AND terms, so every matching row satisfies each of them, and only those that
-    SQL decides exactly on regular stored values (store.is_regular): = / IN on an id or
-    reference field with valid-id literals (compared as canonical 18-char ids: two ids are
-    equal in SOQL exactly when those are), and = < <= > >= / IN on a dateTime field with non-null
-    literals (epoch ms; a null column fails them in SOQL and in SQL alike). != and NOT IN (true
-    for nulls in SOQL), LIKE, null literals, text and boolean fields stay in Python only.
+    Only terms that every matching row satisfies: top-level AND terms, and of those an OR
+    whose every branch has such terms of its own (``(None, "or", (branch, ...))``, a branch
+    a tuple of terms, all to hold), and only comparisons that SQL decides exactly on regular
+    stored values (store.is_regular): = / IN on an id or reference field with valid-id
+    literals (compared as canonical 18-char ids: two ids are equal in SOQL exactly when those
+    are), and = < <= > >= / IN on a dateTime field with non-null literals (epoch ms; a null
+    column fails them in SOQL and in SQL alike). != and NOT IN (true for nulls in SOQL), LIKE,
+    null literals, text and boolean fields stay in Python only. A branch narrowed by fewer
+    of its terms still holds for every row it held for, so the answer stays a superset.
     """
+    return _terms(query.where)
+
+
+def _terms(node) -> list[tuple]:
     out = []
-    for node in _conjuncts(query.where):
-        if not isinstance(node, Cmp):
-            continue
-        fld, op = node.field, node.op
-        values = list(node.value) if op == "in" else [node.value]
-        id_field = fld.type in ("id", "reference") and op in ("=", "in")
-        if id_field and all(ids.is_valid(v) for v in values):
-            out.append((fld.name, op, tuple(ids.to18(v) for v in values)))
-        datetime_field = fld.type == "datetime" and op in ("=", "<", "<=", ">", ">=", "in")
-        if datetime_field and all(type(v) is int and v in _INT64 for v in values):
-            out.append((fld.name, op, tuple(values)))
+    for conjunct in _conjuncts(node):
+        if isinstance(conjunct, Cmp):
+            out.extend(_comparison(conjunct))
+        elif isinstance(conjunct, BoolOp) and conjunct.op == "or":
+            branches = tuple(tuple(_terms(arg)) for arg in conjunct.args)
+            if all(branches):  # a branch with no term of its own would let any row through
+                out.append((None, "or", branches))
     return out
+
+
+def _comparison(node: Cmp) -> list[tuple]:
+    fld, op = node.field, node.op
+    values = list(node.value) if op == "in" else [node.value]
+    id_field = fld.type in ("id", "reference") and op in ("=", "in")
+    if id_field and all(ids.is_valid(v) for v in values):
+        return [(fld.name, op, tuple(ids.to18(v) for v in values))]
+    datetime_field = fld.type == "datetime" and op in ("=", "<", "<=", ">", ">=", "in")
+    if datetime_field and all(type(v) is int and v in _INT64 for v in values):
+        return [(fld.name, op, tuple(values))]
+    return []
 
 
 def _where_fields(node) -> set[str] | None:
@@ -60,14 +75,21 @@ def _where_fields(node) -> set[str] | None:
     return None
 
 
-def count_columns(query: Query) -> set[str] | None:
-    """For a COUNT() query, the only Task columns its rows need (what WHERE compares, and the
-    recycle bin's flags ``query`` hides rows by); None for any other query, or one whose WHERE
-    names a field that is no column of its own (a relationship's): then every column is
-    loaded."""
-    if not query.count or query.sobject != "Task":
+def needed_columns(query: Query) -> set[str] | None:
+    """The only Task columns a query's rows need: the fields it selects, compares and orders
+    by, the Id its records' URLs carry, and the recycle bin's flags ``query`` hides rows by;
+    None for another object, or for a query naming a relationship's field (Who.Name: its
+    parents are looked up from the row): then every column is loaded. Building 40 columns a
+    row was most of the time of a query over a busy org's window (a COUNT(), or a crowded
+    poll's ids and stamps, issue 16's B4)."""
+    if query.sobject != "Task":
         return None
     names = _where_fields(query.where)
-    if names is None or any("." in name for name in names):
+    if names is None:
         return None
+    names |= set(query.fields) | {o.field.name for o in query.order}
+    if any("." in name for name in names):
+        return None
+    if not query.count:
+        names.add("Id")  # in each record's URL
     return {*names, "IsDeleted", "IsArchived"}

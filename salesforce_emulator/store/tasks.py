@@ -57,20 +57,22 @@ class TasksMixin:
     def tasks(
         self,
         org_id: str,
-        where: Iterable[tuple[str, str, tuple]] = (),
+        where: Iterable[tuple] = (),
         columns: Iterable[str] | None = None,
     ) -> list[dict]:
         """The org's tasks in insertion order, optionally narrowed in SQL by `where`.
 
         `where` holds (column, op, values) conditions, all to hold: op is one of = < <= > >=
         with one value, or "in" with several, values in their stored form (18-char ids,
-        epoch ms). A condition is applied only where it is exact: on a PREFILTER_COLUMNS
-        column that holds no irregular value in this org; the others are ignored, so the
-        answer is always a superset of the rows that satisfy `where` (soql.prefilter).
+        epoch ms); or (None, "or", branches), a tuple of branches of such terms, one of which
+        is to hold. A condition is applied only where it is exact: on a PREFILTER_COLUMNS
+        column that holds no irregular value in this org; the others are ignored (an OR, when
+        one of its branches is left with none), so the answer is always a superset of the
+        rows that satisfy `where` (soql.prefilter).
 
         `columns` (Task field names) loads only those of each row, for a caller that reads no
-        other (a COUNT() query's WHERE): building 40 columns a row was most of such a query's
-        time in a busy org.
+        other (a query's selected, compared and ordered fields, soql.needed_columns): building
+        40 columns a row was most of such a query's time in a busy org.
         """
         sql, params = self.tasks_sql(org_id, where, columns)
         # Put in seq order here: ORDER BY seq would steer SQLite to the (org_id) index, whose
@@ -80,7 +82,7 @@ class TasksMixin:
     def tasks_sql(
         self,
         org_id: str,
-        where: Iterable[tuple[str, str, tuple]],
+        where: Iterable[tuple],
         columns: Iterable[str] | None = None,
     ) -> tuple[str, list]:
         """The SELECT behind tasks(), without its ordering."""
@@ -90,16 +92,11 @@ class TasksMixin:
         if where:
             rows = self.q("SELECT field FROM task_irregular WHERE org_id = ?", (org_id,))
             irregular = {r["field"] for r in rows}
-        for column, op, values in where:
-            if column not in PREFILTER_COLUMNS or column in irregular or not values:
-                continue
-            if op == "in" and len(values) <= _MAX_IN:
-                conditions.append(f'"{column}" IN ({", ".join("?" * len(values))})')
-            elif op in _SQL_COMPARISONS and len(values) == 1:
-                conditions.append(f'"{column}" {op} ?')
-            else:
-                continue
-            params.extend(values)
+        for term in where:
+            rendered = _condition(term, irregular)
+            if rendered is not None:
+                conditions.append(rendered[0])
+                params.extend(rendered[1])
         # With no statistics SQLite takes org_id = ? for a selective term: with an Id condition,
         # "+org_id" keeps the org indexes out of the way so that the Id index is used.
         org_term = "+org_id = ?" if any(c.startswith('"Id" ') for c in conditions) else "org_id = ?"
@@ -153,6 +150,30 @@ PREFILTER_COLUMNS = _ID_COLUMNS | _DATETIME_COLUMNS
 _SQL_COMPARISONS = {"=", "<", "<=", ">", ">="}
 _MAX_IN = 500  # well under SQLite's limit on bound parameters
 _INT64 = range(-(2**63), 2**63)
+
+
+def _condition(term: tuple, irregular: set[str]) -> tuple[str, list] | None:
+    """One term of tasks(where=) as SQL and its parameters, or None where it is not applied."""
+    column, op, values = term
+    if op == "or":
+        branches = []
+        params: list = []
+        for branch in values:
+            rendered = [_condition(inner, irregular) for inner in branch]
+            applied = [r for r in rendered if r is not None]
+            if not applied:
+                return None  # a branch that cannot be narrowed: the OR lets any row through
+            branches.append("(" + " AND ".join(sql for sql, _ in applied) + ")")
+            for _, inner_params in applied:
+                params.extend(inner_params)
+        return "(" + " OR ".join(branches) + ")", params
+    if column not in PREFILTER_COLUMNS or column in irregular or not values:
+        return None
+    if op == "in" and len(values) <= _MAX_IN:
+        return f'"{column}" IN ({", ".join("?" * len(values))})', list(values)
+    if op in _SQL_COMPARISONS and len(values) == 1:
+        return f'"{column}" {op} ?', list(values)
+    return None
 
 
 def is_regular(column: str, value) -> bool:

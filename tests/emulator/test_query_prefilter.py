@@ -1,14 +1,15 @@
-"""The query pre-filter (soql.prefilter + store.tasks(where=)) never changes a result.
+"""The query pre-filter (soql.prefilter + store.tasks(where=, columns=)) never changes a result.
 
 Every query here runs twice through the REST API, with the pre-filter on and with it off (every
-task of the org loaded and filtered in Python), and both answers must be identical,
-order included. The data is full of traps: 15/18-char and mixed-case ids, null dates,
+column of every task of the org loaded and filtered in Python), and both answers must be
+identical, order included. The data is full of traps: 15/18-char and mixed-case ids, null dates,
 timestamps equal to the literal, deleted and archived rows, irregular back-door values.
 """
 
 import datetime as dt
 import sqlite3
 from contextlib import contextmanager, nullcontext
+from unittest import mock
 
 import pytest
 
@@ -35,7 +36,8 @@ def emu(sf_emulator_server):
 def prefilter_off(emu):
     """Every task column flagged irregular in every org: store.tasks then applies no condition
     and loads the whole org (the product's own way of not pre-filtering a column); the flags
-    are put back as they were afterwards."""
+    are put back as they were afterwards. And every column of each row is loaded, as if no
+    query named the columns it reads (soql.needed_columns)."""
     before = emu.store.q("SELECT org_id, field FROM task_irregular")
     with emu.store.tx():
         for org in emu.store.orgs():
@@ -44,7 +46,8 @@ def prefilter_off(emu):
                     "INSERT OR IGNORE INTO task_irregular VALUES (?, ?)", (org["id"], column)
                 )
     try:
-        yield
+        with mock.patch.object(soql, "needed_columns", lambda query: None):
+            yield
     finally:
         with emu.store.tx():
             emu.store.x("DELETE FROM task_irregular")
@@ -60,11 +63,12 @@ def switched(emu, prefilter: bool):
 
 @contextmanager
 def task_selects(emu):
-    """The SELECTs of tasks that SQLite ran meanwhile, as it ran them (values bound in)."""
+    """The SELECTs of store.tasks that SQLite ran meanwhile, as it ran them (values bound in):
+    every column, or the named ones and the insertion order."""
     seen: list[str] = []
 
     def trace(sql: str) -> None:
-        if sql.startswith("SELECT * FROM tasks WHERE"):
+        if sql.startswith("SELECT * FROM tasks WHERE") or '"seq" FROM tasks WHERE ' in sql:
             seen.append(sql)
 
     emu.store.conn.set_trace_callback(trace)
@@ -163,7 +167,13 @@ def wheres(o: dict) -> list[str]:
         f"LastModifiedDate >= {LIT} AND CreatedDate < {LIT}",
         f"OwnerId = '{demo}' AND TaskSubtype = 'Task' AND IsRecurrence = false"
         f" AND SystemModstamp >= {LIT}",  # the incremental poll
-        f"OwnerId = '{other}' OR SystemModstamp >= {LIT}",  # OR: not pushed down
+        f"OwnerId = '{other}' OR SystemModstamp >= {LIT}",  # OR: each branch pushed down
+        f"OwnerId = '{other}' OR Subject = 'task 01'",  # a branch of text only: not pushed
+        f"SystemModstamp >= {LIT} AND ((SystemModstamp < {LIT_PLUS_1} AND OwnerId = '{demo}')"
+        f" OR (OwnerId != '{demo}' AND Id IN ('{o['theirs'][0]}', '{o['theirs'][2][:15]}',"
+        f" '{mine[0]}')))",  # a crowded poll's ids and stamps
+        f"(Id = '{mine[0]}' AND Subject != null) OR (ReminderDateTime = null"
+        f" AND OwnerId = '{other[:15]}') OR (OwnerId = '{demo.lower()}' AND IsDeleted = true)",
         f"NOT (OwnerId = '{demo}' AND SystemModstamp >= {LIT})",
         f"(OwnerId = '{demo[:15]}' AND (SystemModstamp > {LIT} AND IsDeleted = true))",
         f"(OwnerId = '{demo}' OR OwnerId = '{other}') AND ReminderDateTime > {LIT}",
@@ -216,6 +226,11 @@ def test_the_prefilter_loads_only_candidate_rows(sf, emu, org):
     [select] = selects
     assert select == f"SELECT * FROM tasks WHERE org_id = '{emu.store.orgs()[0]['id']}'"
     assert len(emu.store.q(select)) == 37  # the comparison path: the whole org
+    with task_selects(emu) as selects:
+        sf.query_all(f"SELECT Id FROM Task WHERE Id = '{org['mine'][4]}' OR Id = '{org['old']}'")
+    [select] = selects
+    assert f"(\"Id\" = '{org['mine'][4]}') OR (\"Id\" = '{org['old']}')" in select  # an OR too
+    assert len(emu.store.q(select)) == 2
 
 
 def test_a_count_loads_only_the_columns_its_where_compares(sf, emu, org):
@@ -279,6 +294,7 @@ def test_irregular_back_door_values_switch_the_prefilter_off_for_their_column(sf
         f"CreatedById = '{demo}'",
         f"CreatedById = '{demo[:15]}'",
         f"OwnerId = '{demo}'",  # still pushed down: OwnerId is regular
+        f"Id = '{ids.fixed_id(ids.TASK_PREFIX, 99)}' OR OwnerId = '{demo[:15]}'",  # OR let go
     ):
         got = same_both_ways(sf, emu, f"SELECT Id, Subject FROM Task WHERE {where}")
         assert got[True], where
@@ -356,7 +372,40 @@ def test_selective_queries_use_an_index(emu, where, index):
         (f"WHERE SystemModstamp != {LIT}", []),
         ("WHERE SystemModstamp = null", []),
         (f"WHERE SystemModstamp IN ({LIT}, null)", []),
-        (f"WHERE OwnerId = '005000000000001' OR SystemModstamp >= {LIT}", []),
+        (
+            f"WHERE OwnerId = '005000000000001' OR SystemModstamp >= {LIT}",
+            [
+                (
+                    None,
+                    "or",
+                    (
+                        (("OwnerId", "=", ("005000000000001AAA",)),),
+                        (("SystemModstamp", ">=", (1795867200000,)),),
+                    ),
+                )
+            ],
+        ),
+        ("WHERE OwnerId = '005000000000001' OR Subject = 'x'", []),  # a branch of text only
+        (f"WHERE OwnerId != '005000000000001' OR SystemModstamp >= {LIT}", []),
+        (
+            f"WHERE SystemModstamp >= {LIT} AND ((SystemModstamp < {LIT} AND"
+            f" OwnerId = '005000000000001') OR (OwnerId != '005000000000001' AND Id IN"
+            " ('00T000000000001')))",  # a crowded poll's ids and stamps
+            [
+                ("SystemModstamp", ">=", (1795867200000,)),
+                (
+                    None,
+                    "or",
+                    (
+                        (
+                            ("SystemModstamp", "<", (1795867200000,)),
+                            ("OwnerId", "=", ("005000000000001AAA",)),
+                        ),
+                        (("Id", "in", ("00T000000000001EAA",)),),
+                    ),
+                ),
+            ],
+        ),
         (f"WHERE NOT (SystemModstamp >= {LIT})", []),
         (
             f"WHERE (Subject = 'a' OR Subject = 'b') AND (Id = '00T000000000001'"
